@@ -1,0 +1,9 @@
+#!/usr/bin/env bash
+# The README's run command: installs what is missing, builds, and runs the main job.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/install-deps.sh
+scripts/build.sh
+build=${GONGSHE_BUILD_DIR:-build}
+"$build/cli/gongshe" --version
+"$build/cli/gongshe" --help
