@@ -1,0 +1,211 @@
+// State-machine throughput: blocks of 1,000 mixed transactions (40% issue, 30% redeem, 30%
+// attendance), all valid, signatures already checked (as the mempool does on admission), applied
+// to a RocksDB ledger with the state commitment and history tree updated per block.
+//
+// Two figures per block: execution alone (ExecuteBlock into an overlay: decode, rules, state
+// records, state tree, history tree) and execution plus the durable commit (one synced RocksDB
+// write). Prints one JSON object with medians over the measured blocks.
+//
+// Usage: gongshe_state_machine_bench [members=10000] [measured_blocks=30]
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "ledger/ledger.h"
+#include "ledger/transaction.h"
+
+namespace gongshe::ledger {
+namespace {
+
+constexpr const char* kChain = "gongshe-bench";
+constexpr int64_t kGenesisMs = 1'700'000'000'000;
+constexpr int kBlockTxs = 1000;
+
+KeyPair Key(uint32_t n) {
+  std::array<uint8_t, 32> seed{};
+  for (int i = 0; i < 4; ++i) seed[i] = static_cast<uint8_t>(n >> (8 * i));
+  seed[31] = 0xbe;
+  return KeyPair::FromSeed(seed);
+}
+
+std::string Raw(const PublicKey& key) { return std::string(AsChars(key)); }
+
+class Workload {
+ public:
+  explicit Workload(int members) : registrar_(Key(1)), issuer_(Key(2)), validator_(Key(3)) {
+    for (int i = 0; i < members; ++i) members_.push_back(Key(100 + i));
+    for (int i = 0; i < 50; ++i) stores_.push_back(Key(2'000'000 + i));
+    for (int i = 0; i < 50; ++i) workplaces_.push_back(Key(3'000'000 + i));
+    nonces_.resize(members + 110);
+  }
+
+  GenesisDoc Genesis() const {
+    v1::Genesis g;
+    g.set_version(1);
+    g.set_chain_id(kChain);
+    g.set_genesis_time_ms(kGenesisMs);
+    g.set_week_ms(7LL * 24 * 3600 * 1000);
+    g.set_epoch_ms(30LL * 24 * 3600 * 1000);
+    v1::Commune* c = g.add_communes();
+    c->set_name("bench");
+    c->set_registrar(Raw(registrar_.public_key()));
+    c->set_issuer(Raw(issuer_.public_key()));
+    c->set_validator(Raw(validator_.public_key()));
+    v1::VoucherPolicy* p = g.mutable_voucher_policy();
+    p->set_version(1);
+    p->set_guarantee_lifetime_epochs(1);
+    p->set_consumption_lifetime_epochs(12);
+    p->set_special_lifetime_epochs(24);
+    p->add_necessity_categories("bread");
+    return {g, Sha256(AsBytes(GenesisToJson(g)))};
+  }
+
+  // Registration of every account, then one issue to every member, in blocks of 1,000.
+  std::vector<std::vector<std::string>> Setup() {
+    std::vector<std::string> txs;
+    for (const auto* group : {&members_, &stores_, &workplaces_}) {
+      v1::Role role = group == &members_ ? v1::ROLE_MEMBER : group == &stores_ ? v1::ROLE_STORE : v1::ROLE_WORKPLACE;
+      for (const KeyPair& k : *group) {
+        v1::TxBody body = Body(registrar_, 0);
+        body.mutable_register_account()->set_public_key(Raw(k.public_key()));
+        body.mutable_register_account()->set_role(role);
+        txs.push_back(SignTx(body, registrar_));
+      }
+    }
+    for (const KeyPair& m : members_) txs.push_back(Issue(m, 1'000'000));
+    std::vector<std::vector<std::string>> blocks;
+    for (size_t i = 0; i < txs.size(); i += kBlockTxs) {
+      blocks.emplace_back(txs.begin() + i, txs.begin() + std::min(txs.size(), i + kBlockTxs));
+    }
+    return blocks;
+  }
+
+  std::vector<std::string> MixedBlock(int64_t now_s) {
+    std::vector<std::string> txs;
+    for (int i = 0; i < kBlockTxs; ++i) {
+      int kind = static_cast<int>(rng_() % 10);
+      size_t m = rng_() % members_.size();
+      if (kind < 4) {
+        txs.push_back(Issue(members_[m], 1 + rng_() % 5000));
+      } else if (kind < 7) {
+        v1::TxBody body = Body(members_[m], 100 + m);
+        v1::RedeemVouchers* r = body.mutable_redeem_vouchers();
+        r->set_voucher_class(v1::VOUCHER_CLASS_CONSUMPTION);
+        r->set_amount_milli(1 + rng_() % 100);
+        r->set_category("bread");
+        const KeyPair& store = stores_[rng_() % stores_.size()];
+        r->set_store(Raw(store.public_key()));
+        txs.push_back(SignTx(body, members_[m], &store));
+      } else {
+        size_t w = rng_() % workplaces_.size();
+        v1::TxBody body = Body(workplaces_[w], 3 + w);
+        body.mutable_attendance()->set_member(Raw(members_[m].public_key()));
+        body.mutable_attendance()->set_shift_start_s(now_s);
+        body.mutable_attendance()->set_minutes(1 + rng_() % 60);
+        txs.push_back(SignTx(body, workplaces_[w]));
+      }
+    }
+    return txs;
+  }
+
+  const KeyPair& validator() const { return validator_; }
+
+ private:
+  // Nonce slots: 0 registrar, 1 issuer, 3.. workplaces, 100.. members.
+  v1::TxBody Body(const KeyPair&, size_t slot) {
+    v1::TxBody body;
+    body.set_version(1);
+    body.set_chain_id(kChain);
+    body.set_nonce(++nonces_[slot]);
+    return body;
+  }
+
+  std::string Issue(const KeyPair& member, int64_t amount) {
+    v1::TxBody body = Body(issuer_, 1);
+    v1::IssueVouchers* issue = body.mutable_issue_vouchers();
+    issue->set_voucher_class(v1::VOUCHER_CLASS_CONSUMPTION);
+    issue->set_member(Raw(member.public_key()));
+    issue->set_amount_milli(amount);
+    issue->set_reason("labour");
+    return SignTx(body, issuer_);
+  }
+
+  KeyPair registrar_, issuer_, validator_;
+  std::vector<KeyPair> members_, stores_, workplaces_;
+  std::vector<uint64_t> nonces_;
+  std::mt19937_64 rng_{1};
+};
+
+double Median(std::vector<double> v) {
+  std::sort(v.begin(), v.end());
+  return v[v.size() / 2];
+}
+
+int Run(int members, int measured) {
+  Workload work(members);
+  GenesisDoc genesis = work.Genesis();
+  std::filesystem::path dir = std::filesystem::temp_directory_path() / "gongshe-state-machine-bench";
+  std::filesystem::remove_all(dir);
+  std::unique_ptr<Ledger> ledger = std::move(Ledger::Open(dir.string(), genesis)).value();
+  int64_t time_ms = kGenesisMs;
+  auto apply = [&](std::vector<std::string> txs, bool check) {
+    time_ms += 1000;
+    v1::Block block = MakeBlock(ledger->tip(), std::move(txs), time_ms, work.validator().public_key(), 0);
+    SignatureResults checked(block.txs_size(), true);  // verified on admission, as in a node
+    Result<v1::BlockResults> results = ledger->Apply(block, checked);
+    GS_ASSERT(results.ok());
+    if (check) {
+      for (const v1::TxResult& r : results->results()) GS_ASSERT(r.code() == "OK");
+    }
+    return block;
+  };
+  for (std::vector<std::string>& txs : work.Setup()) apply(std::move(txs), true);
+
+  std::vector<double> execute_tps, commit_tps;
+  for (int b = 0; b < measured; ++b) {
+    v1::Block block = MakeBlock(ledger->tip(), work.MixedBlock(time_ms / 1000 + 1), time_ms + 1000,
+                                work.validator().public_key(), 0);
+    SignatureResults checked(block.txs_size(), true);
+    // Execution alone, on an overlay that is then dropped.
+    auto t0 = std::chrono::steady_clock::now();
+    {
+      Overlay writes(ledger->state());
+      GS_ASSERT(ExecuteBlock(block, checked, writes).ok());
+    }
+    auto t1 = std::chrono::steady_clock::now();
+    Result<v1::BlockResults> results = ledger->Apply(block, checked);
+    auto t2 = std::chrono::steady_clock::now();
+    GS_ASSERT(results.ok());
+    for (const v1::TxResult& r : results->results()) GS_ASSERT(r.code() == "OK");
+    time_ms += 1000;
+    execute_tps.push_back(kBlockTxs / std::chrono::duration<double>(t1 - t0).count());
+    commit_tps.push_back(kBlockTxs / std::chrono::duration<double>(t2 - t1).count());
+  }
+  ledger.reset();
+  std::filesystem::remove_all(dir);
+  double execute = Median(execute_tps), commit = Median(commit_tps);
+  std::printf(
+      "{\"bench\":\"state_machine\",\"members\":%d,\"block_txs\":%d,\"measured_blocks\":%d,"
+      "\"execute_tx_per_s_median\":%.0f,\"execute_and_commit_tx_per_s_median\":%.0f,"
+      "\"target_tx_per_s\":100000,\"ratio_to_target\":%.2f}\n",
+      members, kBlockTxs, measured, execute, commit, commit / 100000.0);
+  return 0;
+}
+
+}  // namespace
+}  // namespace gongshe::ledger
+
+int main(int argc, char** argv) {
+  int members = argc > 1 ? std::atoi(argv[1]) : 10'000;
+  int measured = argc > 2 ? std::atoi(argv[2]) : 30;
+  if (members < 1 || measured < 1) {
+    std::fprintf(stderr, "usage: gongshe_state_machine_bench [members>=1] [measured_blocks>=1]\n");
+    return 2;
+  }
+  return gongshe::ledger::Run(members, measured);
+}

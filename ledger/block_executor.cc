@@ -1,0 +1,179 @@
+#include "ledger/block_executor.h"
+
+#include "ledger/history_tree.h"
+#include "ledger/merkle.h"
+#include "ledger/state.h"
+#include "ledger/state_machine.h"
+#include "ledger/state_tree.h"
+#include "ledger/transaction.h"
+
+namespace gongshe::ledger {
+namespace {
+
+Status BadBlock(std::string message) { return {"BAD_BLOCK", std::move(message)}; }
+
+Hash RecordHash(const State& state, const std::string& key) {
+  std::optional<std::string> bytes = state.RawRecord(key);
+  GS_ASSERT(bytes.has_value());
+  return Sha256(AsBytes(*bytes));
+}
+
+std::string HashBytes(const Hash& h) { return std::string(AsChars(h)); }
+
+Hash TxRoot(const google::protobuf::RepeatedPtrField<std::string>& txs) {
+  std::vector<Hash> leaves;
+  leaves.reserve(txs.size());
+  for (const std::string& tx : txs) leaves.push_back(LeafHash(AsBytes(tx)));
+  return MerkleRoot(leaves);
+}
+
+uint64_t PeriodAt(int64_t time_ms, int64_t genesis_time_ms, int64_t period_ms) {
+  GS_ASSERT(time_ms >= genesis_time_ms && period_ms > 0);
+  return static_cast<uint64_t>((time_ms - genesis_time_ms) / period_ms);
+}
+
+Status CheckHeader(const v1::BlockHeader& header, const v1::Block& block, const ChainTip& tip) {
+  auto expect = [](bool ok, const char* what) { return ok ? Status::Ok() : BadBlock(what); };
+  GS_RETURN_IF_ERROR(expect(header.version() == 1, "header version must be 1"));
+  GS_RETURN_IF_ERROR(expect(header.chain_id() == tip.config.chain_id(), "header is for another chain"));
+  GS_RETURN_IF_ERROR(expect(header.height() == tip.state.height() + 1, "height does not follow the last block"));
+  GS_RETURN_IF_ERROR(expect(header.parent_hash() == HashBytes(tip.block_hash), "parent hash is not the last block"));
+  GS_RETURN_IF_ERROR(expect(header.time_ms() >= tip.state.time_ms(), "time is before the parent's"));
+  GS_RETURN_IF_ERROR(expect(header.state_root() == HashBytes(tip.state_root), "state root is not the parent's"));
+  GS_RETURN_IF_ERROR(expect(header.history_root() == HashBytes(tip.history_root), "history root does not match"));
+  GS_RETURN_IF_ERROR(
+      expect(header.validator_set_hash() == HashBytes(tip.validator_set_hash), "validator set hash does not match"));
+  GS_RETURN_IF_ERROR(expect(header.law_set_hash() == HashBytes(tip.law_set_hash), "law set hash does not match"));
+  GS_RETURN_IF_ERROR(expect(header.tx_root() == HashBytes(TxRoot(block.txs())), "tx root does not match"));
+  return Status::Ok();
+}
+
+Status CheckBlockShape(const v1::Block& block) {
+  if (block.version() != 1) return BadBlock("block version must be 1");
+  if (block.header().size() > kMaxHeaderBytes) return BadBlock("header is larger than 4 KiB");
+  if (static_cast<size_t>(block.txs_size()) > kMaxBlockTxs) return BadBlock("more than 10000 transactions");
+  size_t total = block.header().size();
+  for (const std::string& tx : block.txs()) total += tx.size();
+  if (total > kMaxBlockBytes) return BadBlock("block is larger than 16 MiB");
+  return Status::Ok();
+}
+
+bool IsProposer(const v1::ValidatorSet& set, const std::string& proposer) {
+  for (const v1::Validator& v : set.validators()) {
+    if (v.public_key() == proposer) return true;
+  }
+  return false;
+}
+
+v1::TxResult ApplyOne(const std::string& bytes, bool signature_ok, const BlockContext& context,
+                      std::string_view chain_id, Overlay& out) {
+  v1::TxResult result;
+  Result<DecodedTx> tx = DecodeTx(AsBytes(bytes), chain_id);
+  Status status = !tx.ok()        ? tx.status()
+                  : !signature_ok ? Status{"BAD_SIGNATURE", "a signature does not verify"}
+                                  : ApplyTx(*tx, context, out, out);
+  result.set_code(status.ok() ? "OK" : status.code());
+  result.set_message(status.message());
+  return result;
+}
+
+}  // namespace
+
+std::string LastBlockHashKey() { return SpaceKey(KeySpace::kMeta, AsBytes("last-block-hash")); }
+
+ChainTip ReadChainTip(const KvReader& reader) {
+  MemKv unused;
+  State state(reader, unused);
+  ChainTip tip;
+  tip.config = state.ChainConfig();
+  tip.state = state.ChainState();
+  std::optional<std::string> block_hash = reader.Get(LastBlockHashKey());
+  GS_ASSERT(block_hash.has_value());
+  std::optional<Hash> parsed = HashFromBytes(AsBytes(*block_hash));
+  GS_ASSERT(parsed.has_value());
+  tip.block_hash = *parsed;
+  tip.state_root = StateRoot(reader);
+  Result<Hash> history = HistoryTree(reader).Root(tip.state.height() + 1);
+  GS_ASSERT(history.ok());
+  tip.history_root = *history;
+  tip.validator_set_hash = RecordHash(state, ValidatorSetKey());
+  tip.law_set_hash = RecordHash(state, VoucherPolicyKey());
+  return tip;
+}
+
+v1::Block MakeBlock(const ChainTip& tip, std::vector<std::string> txs, int64_t time_ms, const PublicKey& proposer,
+                    uint64_t round) {
+  v1::Block block;
+  block.set_version(1);
+  for (std::string& tx : txs) block.add_txs(std::move(tx));
+  v1::BlockHeader header;
+  header.set_version(1);
+  header.set_chain_id(tip.config.chain_id());
+  header.set_height(tip.state.height() + 1);
+  header.set_round(round);
+  header.set_parent_hash(HashBytes(tip.block_hash));
+  header.set_proposer(std::string(AsChars(proposer)));
+  header.set_time_ms(std::max(time_ms, tip.state.time_ms()));
+  header.set_tx_root(HashBytes(TxRoot(block.txs())));
+  header.set_state_root(HashBytes(tip.state_root));
+  header.set_history_root(HashBytes(tip.history_root));
+  header.set_validator_set_hash(HashBytes(tip.validator_set_hash));
+  header.set_law_set_hash(HashBytes(tip.law_set_hash));
+  GS_ASSERT(header.SerializeToString(block.mutable_header()));
+  return block;
+}
+
+SignatureResults VerifyBlockSignatures(const v1::Block& block, std::string_view chain_id) {
+  SignatureResults results;
+  results.reserve(block.txs_size());
+  for (const std::string& bytes : block.txs()) {
+    Result<DecodedTx> tx = DecodeTx(AsBytes(bytes), chain_id);
+    results.push_back(tx.ok() && VerifyTxSignatures(*tx, chain_id));
+  }
+  return results;
+}
+
+Result<v1::BlockResults> ExecuteBlock(const v1::Block& block, const SignatureResults& signatures, Overlay& out) {
+  GS_ASSERT(out.writes().empty());
+  GS_ASSERT(signatures.size() == static_cast<size_t>(block.txs_size()));
+  GS_RETURN_IF_ERROR(CheckBlockShape(block));
+  v1::BlockHeader header;
+  if (!header.ParseFromString(block.header())) return BadBlock("header is not a BlockHeader");
+  ChainTip tip = ReadChainTip(out);
+  GS_RETURN_IF_ERROR(CheckHeader(header, block, tip));
+  State state(out, out);
+  if (!IsProposer(state.ValidatorSet(), header.proposer())) return BadBlock("proposer is not a validator");
+
+  const v1::ChainConfig& config = tip.config;
+  RecordedVoucherRules rules(state.VoucherPolicy());
+  BlockContext context;
+  context.height = header.height();
+  context.time_ms = header.time_ms();
+  context.genesis_time_ms = config.genesis_time_ms();
+  context.week_ms = config.week_ms();
+  context.week = PeriodAt(header.time_ms(), config.genesis_time_ms(), config.week_ms());
+  context.epoch = PeriodAt(header.time_ms(), config.genesis_time_ms(), config.epoch_ms());
+  context.rules = &rules;
+  ExpireCohorts(tip.state.epoch(), context.epoch, out, out);
+
+  v1::BlockResults results;
+  results.set_version(1);
+  for (int i = 0; i < block.txs_size(); ++i) {
+    *results.add_results() = ApplyOne(block.txs(i), signatures[i], context, config.chain_id(), out);
+  }
+
+  Hash block_hash = Sha256(AsBytes(block.header()));
+  v1::ChainState chain = tip.state;
+  chain.set_height(header.height());
+  chain.set_time_ms(header.time_ms());
+  chain.set_epoch(context.epoch);
+  chain.set_week(context.week);
+  state.PutChainState(chain);
+  out.Put(LastBlockHashKey(), HashBytes(block_hash));
+  results.set_state_root(HashBytes(CommitStateWrites(out)));
+  Result<uint64_t> size = HistoryTree(out).Append(block_hash, out);
+  GS_ASSERT(size.ok() && *size == header.height() + 1);
+  return results;
+}
+
+}  // namespace gongshe::ledger

@@ -1,0 +1,84 @@
+#pragma once
+// Typed access to the replicated state records. Each record is a protobuf message stored under a
+// key in KeySpace::kStateValue; the state root commits to SHA-256(key) -> SHA-256(record bytes).
+//
+// Key layout (after the 'S' space byte):
+//   'a' pubkey                      Account
+//   'b' pubkey class                Balance of one voucher class
+//   'c' class be64(expiry_epoch)    Cohort
+//   'w' pubkey be64(week)           AttendanceWeek
+//   'k'                             ChainConfig
+//   'h'                             ChainState
+//   'p'                             VoucherPolicy
+//   'v'                             ValidatorSet
+
+#include <optional>
+#include <string>
+
+#include "gongshe/v1/block.pb.h"
+#include "gongshe/v1/state.pb.h"
+#include "ledger/crypto.h"
+#include "ledger/hash.h"
+#include "ledger/kv.h"
+
+namespace gongshe::ledger {
+
+std::string AccountKey(const PublicKey& key);
+std::string BalanceKey(const PublicKey& member, v1::VoucherClass voucher_class);
+std::string CohortKey(v1::VoucherClass voucher_class, uint64_t expiry_epoch);
+std::string AttendanceKey(const PublicKey& member, uint64_t week);
+std::string ChainConfigKey();
+std::string ChainStateKey();
+std::string VoucherPolicyKey();
+std::string ValidatorSetKey();
+
+// Reads and writes records through a reader and a writer that normally view the same overlay.
+// A record that is present but does not parse means the store is corrupt: that is an invariant
+// violation, not an input error, so it aborts.
+class State {
+ public:
+  State(const KvReader& reader, KvWriter& writer) : reader_(reader), writer_(writer) {}
+
+  std::optional<v1::Account> Account(const PublicKey& key) const;
+  void PutAccount(const v1::Account& account);
+
+  // Empty when the member holds nothing of that class. Writing an empty balance deletes it.
+  v1::Balance Balance(const PublicKey& member, v1::VoucherClass voucher_class) const;
+  void PutBalance(const PublicKey& member, v1::VoucherClass voucher_class, const v1::Balance& balance);
+
+  // All-zero when nothing was ever issued into the cohort.
+  v1::Cohort Cohort(v1::VoucherClass voucher_class, uint64_t expiry_epoch) const;
+  void PutCohort(v1::VoucherClass voucher_class, uint64_t expiry_epoch, const v1::Cohort& cohort);
+
+  uint64_t AttendanceMinutes(const PublicKey& member, uint64_t week) const;
+  void PutAttendanceMinutes(const PublicKey& member, uint64_t week, uint64_t minutes);
+
+  // Written at genesis; always present afterwards.
+  v1::ChainConfig ChainConfig() const;
+  v1::ChainState ChainState() const;
+  v1::VoucherPolicy VoucherPolicy() const;
+  v1::ValidatorSet ValidatorSet() const;
+  void PutChainConfig(const v1::ChainConfig& config);
+  void PutChainState(const v1::ChainState& state);
+  void PutVoucherPolicy(const v1::VoucherPolicy& policy);
+  void PutValidatorSet(const v1::ValidatorSet& set);
+
+  // The stored bytes of a record, for hashing exactly what is committed.
+  std::optional<std::string> RawRecord(const std::string& key) const { return reader_.Get(key); }
+
+ private:
+  template <typename M>
+  std::optional<M> Read(const std::string& key) const;
+  template <typename M>
+  M ReadRequired(const std::string& key) const;
+  void Write(const std::string& key, const google::protobuf::MessageLite& record);
+
+  const KvReader& reader_;
+  KvWriter& writer_;
+};
+
+// Folds every state record written to `out` so far into the state commitment (its nodes are
+// written to `out` too) and returns the new state root.
+Hash CommitStateWrites(Overlay& out);
+
+}  // namespace gongshe::ledger

@@ -1,0 +1,301 @@
+#include "ledger/state_machine.h"
+
+#include <algorithm>
+#include <array>
+
+#include "ledger/state.h"
+
+namespace gongshe::ledger {
+namespace {
+
+constexpr std::array kVoucherClasses = {v1::VOUCHER_CLASS_GUARANTEE, v1::VOUCHER_CLASS_CONSUMPTION,
+                                        v1::VOUCHER_CLASS_SPECIAL};
+
+bool IsVoucherClass(v1::VoucherClass c) {
+  return std::find(kVoucherClasses.begin(), kVoucherClasses.end(), c) != kVoucherClasses.end();
+}
+
+std::string RoleName(v1::Role role) { return v1::Role_Name(role); }
+
+Status BadField(std::string message) { return {"BAD_FIELD", std::move(message)}; }
+
+// a + b into `out`, or OVERFLOW.
+Status CheckedAdd(int64_t a, int64_t b, int64_t& out) {
+  if (__builtin_add_overflow(a, b, &out)) return {"OVERFLOW", "a voucher total would overflow"};
+  return Status::Ok();
+}
+
+Result<PublicKey> KeyField(const std::string& bytes, const char* field) {
+  std::optional<PublicKey> key = PublicKeyFromBytes(AsBytes(bytes));
+  if (!key) return BadField(std::string(field) + " must be a 32-byte public key");
+  return *key;
+}
+
+// The account of `key` if it is an active member: vouchers and attendance go only there.
+Result<v1::Account> ActiveMember(const State& state, const PublicKey& key) {
+  std::optional<v1::Account> account = state.Account(key);
+  if (!account || account->retired() || account->role() != v1::ROLE_MEMBER) {
+    return Status{"BAD_RECIPIENT", "account " + ToHex(key).substr(0, 16) + " is not an active member"};
+  }
+  return *account;
+}
+
+Status RequireRole(const v1::Account& signer, v1::Role role, const char* action) {
+  if (signer.role() == role) return Status::Ok();
+  return {"UNAUTHORIZED", std::string("only a ") + RoleName(role) + " may " + action + "; the signer is a " +
+                              RoleName(signer.role())};
+}
+
+Status CheckAmount(int64_t amount) {
+  if (amount <= 0 || amount > kMaxAmountMilli) {
+    return BadField("amount_milli must be between 1 and " + std::to_string(kMaxAmountMilli));
+  }
+  return Status::Ok();
+}
+
+Status CheckVoucherClass(v1::VoucherClass voucher_class) {
+  if (IsVoucherClass(voucher_class)) return Status::Ok();
+  return BadField("voucher_class must be guarantee, consumption or special");
+}
+
+// Lots that expired at or before `epoch` were already counted as expired by their cohort.
+void DropExpiredLots(v1::Balance& balance, uint64_t epoch) {
+  auto* lots = balance.mutable_lots();
+  lots->erase(std::remove_if(lots->begin(), lots->end(),
+                             [epoch](const v1::Lot& lot) { return lot.expiry_epoch() <= epoch; }),
+              lots->end());
+}
+
+// The lot of `balance` expiring at `expiry`, inserted empty in expiry order if absent.
+v1::Lot& LotExpiringAt(v1::Balance& balance, uint64_t expiry) {
+  auto* lots = balance.mutable_lots();
+  int position = 0;
+  while (position < lots->size() && lots->Get(position).expiry_epoch() < expiry) ++position;
+  if (position < lots->size() && lots->Get(position).expiry_epoch() == expiry) return *lots->Mutable(position);
+  lots->Add()->set_expiry_epoch(expiry);
+  for (int i = lots->size() - 1; i > position; --i) lots->SwapElements(i, i - 1);
+  return *lots->Mutable(position);
+}
+
+Status Register(const v1::RegisterAccount& action, const v1::Account& signer, const BlockContext& context,
+                State& state) {
+  GS_RETURN_IF_ERROR(RequireRole(signer, v1::ROLE_COMMUNE, "register accounts"));
+  Result<PublicKey> key = KeyField(action.public_key(), "public_key");
+  if (!key.ok()) return key.status();
+  switch (action.role()) {
+    case v1::ROLE_MEMBER: case v1::ROLE_DELEGATE: case v1::ROLE_WORKPLACE:
+    case v1::ROLE_STORE: case v1::ROLE_ISSUER: case v1::ROLE_PLANNER:
+      break;
+    default:
+      return BadField("role must be member, delegate, workplace, store, issuer or planner "
+                      "(communes join through the validator set)");
+  }
+  if (state.Account(*key)) return {"ACCOUNT_EXISTS", "key " + ToHex(*key).substr(0, 16) + " is already registered"};
+  v1::Account account;
+  account.set_version(1);
+  account.set_public_key(action.public_key());
+  account.set_role(action.role());
+  account.set_commune(signer.commune());
+  account.set_registered_height(context.height);
+  state.PutAccount(account);
+  return Status::Ok();
+}
+
+Status Retire(const v1::RetireAccount& action, const v1::Account& signer, State& state) {
+  GS_RETURN_IF_ERROR(RequireRole(signer, v1::ROLE_COMMUNE, "retire accounts"));
+  Result<PublicKey> key = KeyField(action.public_key(), "public_key");
+  if (!key.ok()) return key.status();
+  std::optional<v1::Account> account = state.Account(*key);
+  if (!account) return {"UNKNOWN_ACCOUNT", "key " + ToHex(*key).substr(0, 16) + " is not registered"};
+  if (account->commune() != signer.commune()) {
+    return {"UNAUTHORIZED", "the account belongs to commune '" + account->commune() + "', not '" +
+                                signer.commune() + "'"};
+  }
+  if (account->role() == v1::ROLE_COMMUNE) return BadField("a commune registrar cannot be retired by a transaction");
+  if (account->retired()) return {"ALREADY_RETIRED", "the account is already retired"};
+  account->set_retired(true);
+  state.PutAccount(*account);
+  return Status::Ok();
+}
+
+Status RecordAttendance(const v1::Attendance& action, const v1::Account& signer, const BlockContext& context,
+                        State& state) {
+  GS_RETURN_IF_ERROR(RequireRole(signer, v1::ROLE_WORKPLACE, "record attendance"));
+  Result<PublicKey> member = KeyField(action.member(), "member");
+  if (!member.ok()) return member.status();
+  Result<v1::Account> account = ActiveMember(state, *member);
+  if (!account.ok()) return account.status();
+  if (action.minutes() < 1 || action.minutes() > kMaxShiftMinutes) {
+    return BadField("minutes must be between 1 and " + std::to_string(kMaxShiftMinutes));
+  }
+  int64_t start_s = action.shift_start_s();
+  if (start_s < context.genesis_time_ms / 1000 || start_s > INT64_MAX / 1000) {
+    return BadField("shift_start_s is before genesis or out of range");
+  }
+  int64_t start_ms = start_s * 1000;
+  if (start_ms > context.time_ms) return {"SHIFT_IN_FUTURE", "the shift starts after this block's time"};
+  uint64_t week = static_cast<uint64_t>((start_ms - context.genesis_time_ms) / context.week_ms);
+  if (week < context.week) {
+    return {"WEEK_CLOSED", "week " + std::to_string(week) + " is closed; the current week is " +
+                               std::to_string(context.week)};
+  }
+  uint64_t total = state.AttendanceMinutes(*member, week) + action.minutes();
+  if (total > kMaxWeekMinutes) {
+    return {"ATTENDANCE_LIMIT", "the member would have " + std::to_string(total) +
+                                    " minutes this week; a week has " + std::to_string(kMaxWeekMinutes)};
+  }
+  state.PutAttendanceMinutes(*member, week, total);
+  return Status::Ok();
+}
+
+Status Issue(const v1::IssueVouchers& action, const v1::Account& signer, const BlockContext& context,
+             State& state) {
+  GS_RETURN_IF_ERROR(RequireRole(signer, v1::ROLE_ISSUER, "issue vouchers"));
+  GS_RETURN_IF_ERROR(CheckVoucherClass(action.voucher_class()));
+  GS_RETURN_IF_ERROR(CheckAmount(action.amount_milli()));
+  if (action.reason().size() > kMaxReasonBytes) return BadField("reason is longer than 256 bytes");
+  Result<PublicKey> member = KeyField(action.member(), "member");
+  if (!member.ok()) return member.status();
+  Result<v1::Account> account = ActiveMember(state, *member);
+  if (!account.ok()) return account.status();
+  if (account->commune() != signer.commune()) {
+    return {"UNAUTHORIZED", "an issuer of commune '" + signer.commune() + "' cannot issue to a member of '" +
+                                account->commune() + "'"};
+  }
+
+  uint64_t expiry = context.epoch + context.rules->LifetimeEpochs(action.voucher_class());
+  v1::Balance balance = state.Balance(*member, action.voucher_class());
+  DropExpiredLots(balance, context.epoch);
+  v1::Lot& lot = LotExpiringAt(balance, expiry);
+  int64_t lot_total;
+  GS_RETURN_IF_ERROR(CheckedAdd(lot.amount_milli(), action.amount_milli(), lot_total));
+  lot.set_amount_milli(lot_total);
+
+  v1::Cohort cohort = state.Cohort(action.voucher_class(), expiry);
+  int64_t issued, outstanding;
+  GS_RETURN_IF_ERROR(CheckedAdd(cohort.issued_milli(), action.amount_milli(), issued));
+  GS_RETURN_IF_ERROR(CheckedAdd(cohort.outstanding_milli(), action.amount_milli(), outstanding));
+  cohort.set_version(1);
+  cohort.set_issued_milli(issued);
+  cohort.set_outstanding_milli(outstanding);
+  state.PutBalance(*member, action.voucher_class(), balance);
+  state.PutCohort(action.voucher_class(), expiry, cohort);
+  return Status::Ok();
+}
+
+Status Redeem(const DecodedTx& tx, const v1::Account& signer, const BlockContext& context, State& state) {
+  const v1::RedeemVouchers& action = tx.body.redeem_vouchers();
+  GS_RETURN_IF_ERROR(RequireRole(signer, v1::ROLE_MEMBER, "redeem vouchers"));
+  GS_RETURN_IF_ERROR(CheckVoucherClass(action.voucher_class()));
+  GS_RETURN_IF_ERROR(CheckAmount(action.amount_milli()));
+  if (!IsValidCategory(action.category())) return BadField("category must be 1-64 characters of a-z, 0-9, _ and -");
+  Result<PublicKey> store_key = KeyField(action.store(), "store");
+  if (!store_key.ok()) return store_key.status();
+  if (!tx.cosigner || *tx.cosigner != *store_key) {
+    return {"MISSING_COSIGNATURE", "a redemption must be co-signed by the store it names"};
+  }
+  std::optional<v1::Account> store = state.Account(*store_key);
+  if (!store || store->retired() || store->role() != v1::ROLE_STORE) {
+    return {"BAD_STORE", "account " + ToHex(*store_key).substr(0, 16) + " is not an active store"};
+  }
+  if (!context.rules->MayRedeem(action.voucher_class(), action.category())) {
+    return {"CATEGORY_NOT_ALLOWED", v1::VoucherClass_Name(action.voucher_class()) +
+                                        " vouchers may not be redeemed for '" + action.category() + "'"};
+  }
+
+  v1::Balance balance = state.Balance(tx.signer, action.voucher_class());
+  DropExpiredLots(balance, context.epoch);
+  __int128 available = 0;
+  for (const v1::Lot& lot : balance.lots()) available += lot.amount_milli();
+  if (available < action.amount_milli()) {
+    return {"INSUFFICIENT_BALANCE", "redeeming " + std::to_string(action.amount_milli()) + " milli-credits, but only " +
+                                        std::to_string(static_cast<int64_t>(available)) +
+                                        " unexpired are held in this class"};
+  }
+  int64_t remaining = action.amount_milli();
+  auto* lots = balance.mutable_lots();
+  for (v1::Lot& lot : *lots) {  // earliest expiry first
+    if (remaining == 0) break;
+    int64_t take = std::min(lot.amount_milli(), remaining);
+    lot.set_amount_milli(lot.amount_milli() - take);
+    remaining -= take;
+    v1::Cohort cohort = state.Cohort(action.voucher_class(), lot.expiry_epoch());
+    GS_ASSERT(cohort.outstanding_milli() >= take);
+    cohort.set_redeemed_milli(cohort.redeemed_milli() + take);
+    cohort.set_outstanding_milli(cohort.outstanding_milli() - take);
+    state.PutCohort(action.voucher_class(), lot.expiry_epoch(), cohort);
+  }
+  GS_ASSERT(remaining == 0);
+  lots->erase(std::remove_if(lots->begin(), lots->end(), [](const v1::Lot& lot) { return lot.amount_milli() == 0; }),
+              lots->end());
+  state.PutBalance(tx.signer, action.voucher_class(), balance);
+  return Status::Ok();
+}
+
+// The signer must be an active account and the nonce its next one.
+Result<v1::Account> CheckSigner(const DecodedTx& tx, const State& state) {
+  std::optional<v1::Account> account = state.Account(tx.signer);
+  if (!account) return Status{"UNKNOWN_SIGNER", "signer " + ToHex(tx.signer).substr(0, 16) + " is not registered"};
+  if (account->retired()) return Status{"RETIRED_SIGNER", "signer " + ToHex(tx.signer).substr(0, 16) + " is retired"};
+  uint64_t expected = account->nonce() + 1;
+  if (tx.body.nonce() < expected) {
+    return Status{"NONCE_REPLAYED", "nonce " + std::to_string(tx.body.nonce()) + " was used; next is " +
+                                        std::to_string(expected)};
+  }
+  if (tx.body.nonce() > expected) {
+    return Status{"NONCE_GAP", "nonce " + std::to_string(tx.body.nonce()) + " skips ahead; next is " +
+                                   std::to_string(expected)};
+  }
+  return *account;
+}
+
+Status Dispatch(const DecodedTx& tx, const v1::Account& signer, const BlockContext& context, State& state) {
+  if (tx.cosigner && tx.body.action_case() != v1::TxBody::kRedeemVouchers) {
+    return {"UNEXPECTED_COSIGNATURE", "only redemptions carry a co-signature"};
+  }
+  switch (tx.body.action_case()) {
+    case v1::TxBody::kRegisterAccount: return Register(tx.body.register_account(), signer, context, state);
+    case v1::TxBody::kRetireAccount: return Retire(tx.body.retire_account(), signer, state);
+    case v1::TxBody::kAttendance: return RecordAttendance(tx.body.attendance(), signer, context, state);
+    case v1::TxBody::kIssueVouchers: return Issue(tx.body.issue_vouchers(), signer, context, state);
+    case v1::TxBody::kRedeemVouchers: return Redeem(tx, signer, context, state);
+    case v1::TxBody::ACTION_NOT_SET: break;
+  }
+  return {"UNKNOWN_ACTION", "transaction carries no action"};
+}
+
+}  // namespace
+
+Status ApplyTx(const DecodedTx& tx, const BlockContext& context, const KvReader& reader, KvWriter& writer) {
+  GS_ASSERT(context.rules != nullptr && context.week_ms > 0);
+  Overlay pending(reader);
+  State state(pending, pending);
+  Result<v1::Account> signer = CheckSigner(tx, state);
+  if (!signer.ok()) return signer.status();
+  GS_RETURN_IF_ERROR(Dispatch(tx, *signer, context, state));
+  // Re-read: the action may have rewritten the signer's own record (never today, but cheap).
+  v1::Account account = *state.Account(tx.signer);
+  account.set_nonce(account.nonce() + 1);
+  state.PutAccount(account);
+  pending.WriteTo(writer);
+  return Status::Ok();
+}
+
+void ExpireCohorts(uint64_t from_epoch, uint64_t to_epoch, const KvReader& reader, KvWriter& writer) {
+  GS_ASSERT(from_epoch <= to_epoch);
+  // Lots issued by epoch `from_epoch` expire by from_epoch + kMaxLifetimeEpochs, so the loop is
+  // bounded even after a long halt.
+  uint64_t last = std::min(to_epoch, from_epoch + kMaxLifetimeEpochs);
+  State state(reader, writer);
+  for (uint64_t epoch = from_epoch + 1; epoch <= last; ++epoch) {
+    for (v1::VoucherClass voucher_class : kVoucherClasses) {
+      v1::Cohort cohort = state.Cohort(voucher_class, epoch);
+      if (cohort.outstanding_milli() == 0) continue;
+      cohort.set_expired_milli(cohort.expired_milli() + cohort.outstanding_milli());
+      cohort.set_outstanding_milli(0);
+      state.PutCohort(voucher_class, epoch, cohort);
+    }
+  }
+}
+
+}  // namespace gongshe::ledger

@@ -1,0 +1,196 @@
+#pragma once
+// An in-memory chain for ledger tests: a genesis with two communes, deterministic keys,
+// transaction builders that track nonces, and block application through ExecuteBlock.
+
+#include <gtest/gtest.h>
+
+#include <map>
+#include <string>
+#include <vector>
+
+#include "gongshe/v1/genesis.pb.h"
+#include "ledger/block_executor.h"
+#include "ledger/crypto.h"
+#include "ledger/genesis.h"
+#include "ledger/kv.h"
+#include "ledger/state.h"
+#include "ledger/state_tree.h"
+#include "ledger/transaction.h"
+
+namespace gongshe::ledger::testing {
+
+inline constexpr int64_t kGenesisTimeMs = 1'700'000'000'000;
+inline constexpr int64_t kWeekMs = 7 * 24 * 3600 * 1000LL;
+inline constexpr int64_t kEpochMs = 30 * 24 * 3600 * 1000LL;
+inline constexpr const char* kChainId = "gongshe-test";
+
+// Key number `n`, the same in every run.
+inline KeyPair TestKey(uint32_t n) {
+  std::array<uint8_t, 32> seed{};
+  for (int i = 0; i < 4; ++i) seed[i] = static_cast<uint8_t>(n >> (8 * i));
+  seed[31] = 0x5a;
+  return KeyPair::FromSeed(seed);
+}
+
+inline v1::Genesis TestGenesis(int communes = 2) {
+  v1::Genesis genesis;
+  genesis.set_version(1);
+  genesis.set_chain_id(kChainId);
+  genesis.set_genesis_time_ms(kGenesisTimeMs);
+  genesis.set_week_ms(kWeekMs);
+  genesis.set_epoch_ms(kEpochMs);
+  for (int c = 0; c < communes; ++c) {
+    v1::Commune* commune = genesis.add_communes();
+    commune->set_name("commune-" + std::to_string(c));
+    commune->set_registrar(std::string(AsChars(TestKey(1000 + 3 * c).public_key())));
+    commune->set_issuer(std::string(AsChars(TestKey(1001 + 3 * c).public_key())));
+    commune->set_validator(std::string(AsChars(TestKey(1002 + 3 * c).public_key())));
+  }
+  v1::VoucherPolicy* policy = genesis.mutable_voucher_policy();
+  policy->set_version(1);
+  policy->set_guarantee_lifetime_epochs(1);
+  policy->set_consumption_lifetime_epochs(2);
+  policy->set_special_lifetime_epochs(6);
+  for (const char* c : {"bread", "housing", "medicine"}) policy->add_necessity_categories(c);
+  for (const char* c : {"bicycle", "piano"}) policy->add_scarce_categories(c);
+  return genesis;
+}
+
+inline std::string Bytes32(const PublicKey& key) { return std::string(AsChars(key)); }
+
+class TestChain {
+ public:
+  explicit TestChain(const v1::Genesis& genesis = TestGenesis()) {
+    doc_.genesis = genesis;
+    doc_.hash = Sha256(AsBytes(GenesisToJson(genesis)));
+    Overlay writes(kv_);
+    WriteGenesisState(doc_, writes);
+    writes.WriteTo(kv_);
+    time_ms_ = genesis.genesis_time_ms();
+  }
+
+  KeyPair registrar(int commune = 0) const { return TestKey(1000 + 3 * commune); }
+  KeyPair issuer(int commune = 0) const { return TestKey(1001 + 3 * commune); }
+  KeyPair validator(int commune = 0) const { return TestKey(1002 + 3 * commune); }
+  KeyPair NewKey() { return TestKey(next_key_++); }
+
+  MemKv& kv() { return kv_; }
+  State state() { return State(kv_, scratch_); }
+  Hash root() const { return StateRoot(kv_); }
+  int64_t time_ms() const { return time_ms_; }
+  uint64_t height() { return state().ChainState().height(); }
+
+  // A body from `signer` carrying its next nonce (counting transactions built but not yet applied).
+  v1::TxBody Body(const KeyPair& signer) {
+    v1::TxBody body;
+    body.set_version(1);
+    body.set_chain_id(kChainId);
+    std::optional<v1::Account> account = state().Account(signer.public_key());
+    uint64_t applied = account ? account->nonce() : 0;
+    body.set_nonce(applied + 1 + pending_[signer.public_key()]++);
+    return body;
+  }
+
+  // Gives back the nonce of the last body built for `signer` (its transaction will not be valid).
+  void ForgetLastBody(const KeyPair& signer) { --pending_[signer.public_key()]; }
+
+  std::string Register(const KeyPair& registrar, const PublicKey& key, v1::Role role) {
+    v1::TxBody body = Body(registrar);
+    body.mutable_register_account()->set_public_key(Bytes32(key));
+    body.mutable_register_account()->set_role(role);
+    return SignTx(body, registrar);
+  }
+  std::string Retire(const KeyPair& registrar, const PublicKey& key) {
+    v1::TxBody body = Body(registrar);
+    body.mutable_retire_account()->set_public_key(Bytes32(key));
+    return SignTx(body, registrar);
+  }
+  std::string Issue(const KeyPair& issuer, const PublicKey& member, v1::VoucherClass voucher_class, int64_t amount) {
+    v1::TxBody body = Body(issuer);
+    v1::IssueVouchers* issue = body.mutable_issue_vouchers();
+    issue->set_voucher_class(voucher_class);
+    issue->set_member(Bytes32(member));
+    issue->set_amount_milli(amount);
+    issue->set_reason("test");
+    return SignTx(body, issuer);
+  }
+  std::string Redeem(const KeyPair& member, const KeyPair& store, v1::VoucherClass voucher_class, int64_t amount,
+                     const std::string& category) {
+    v1::TxBody body = Body(member);
+    v1::RedeemVouchers* redeem = body.mutable_redeem_vouchers();
+    redeem->set_voucher_class(voucher_class);
+    redeem->set_amount_milli(amount);
+    redeem->set_category(category);
+    redeem->set_store(Bytes32(store.public_key()));
+    return SignTx(body, member, &store);
+  }
+  std::string Attend(const KeyPair& workplace, const PublicKey& member, int64_t shift_start_s, uint32_t minutes) {
+    v1::TxBody body = Body(workplace);
+    v1::Attendance* attendance = body.mutable_attendance();
+    attendance->set_member(Bytes32(member));
+    attendance->set_shift_start_s(shift_start_s);
+    attendance->set_minutes(minutes);
+    return SignTx(body, workplace);
+  }
+
+  v1::Block Block(std::vector<std::string> txs, int64_t time_ms) {
+    return MakeBlock(ReadChainTip(kv_), std::move(txs), time_ms, validator().public_key(), 0);
+  }
+
+  // Applies a block of `txs` at `time_ms` (default: the last block's time + 1 s); the block
+  // itself must be accepted. Returns the per-transaction codes.
+  std::vector<std::string> Apply(std::vector<std::string> txs, int64_t time_ms = -1) {
+    if (time_ms < 0) time_ms = time_ms_ + 1000;
+    v1::Block block = Block(std::move(txs), time_ms);
+    Overlay writes(kv_);
+    Result<v1::BlockResults> results =
+        ExecuteBlock(block, VerifyBlockSignatures(block, kChainId), writes);
+    EXPECT_TRUE(results.ok()) << results.status().ToString();
+    if (!results.ok()) return {};
+    writes.WriteTo(kv_);
+    time_ms_ = time_ms;
+    pending_.clear();
+    std::vector<std::string> codes;
+    for (const v1::TxResult& r : results->results()) codes.push_back(r.code());
+    return codes;
+  }
+
+  // Applies `tx` alone and expects it to succeed.
+  void ApplyOk(const std::string& tx, int64_t time_ms = -1) {
+    std::vector<std::string> codes = Apply({tx}, time_ms);
+    ASSERT_EQ(codes, std::vector<std::string>{"OK"});
+  }
+
+  // Runs `tx` alone in a block and expects it to fail with `code`, leaving the state root equal to
+  // that of an empty block at the same time. The chain does not advance.
+  void ExpectRejected(const std::string& tx, const std::string& code) {
+    int64_t time_ms = time_ms_ + 1000;
+    v1::Block with = Block({tx}, time_ms), without = Block({}, time_ms);
+    Overlay with_writes(kv_), without_writes(kv_);
+    Result<v1::BlockResults> a = ExecuteBlock(with, VerifyBlockSignatures(with, kChainId), with_writes);
+    Result<v1::BlockResults> b = ExecuteBlock(without, {}, without_writes);
+    ASSERT_TRUE(a.ok() && b.ok());
+    ASSERT_EQ(a->results_size(), 1);
+    EXPECT_EQ(a->results(0).code(), code) << a->results(0).message();
+    EXPECT_FALSE(a->results(0).message().empty());
+    EXPECT_EQ(a->state_root(), b->state_root()) << "a rejected transaction changed the state";
+    pending_.clear();
+  }
+
+  // Registers a fresh key with `role` in `commune` and returns it.
+  KeyPair NewAccount(v1::Role role, int commune = 0) {
+    KeyPair key = NewKey();
+    ApplyOk(Register(registrar(commune), key.public_key(), role));
+    return key;
+  }
+
+ private:
+  GenesisDoc doc_;
+  MemKv kv_;
+  MemKv scratch_;
+  int64_t time_ms_ = 0;
+  uint32_t next_key_ = 1;
+  std::map<PublicKey, uint64_t> pending_;
+};
+
+}  // namespace gongshe::ledger::testing
