@@ -6,4 +6,4 @@ scripts/install-deps.sh
 scripts/build.sh
 build=${GONGSHE_BUILD_DIR:-build}
 "$build/cli/gongshe" --version
-"$build/cli/gongshe" --help
+"$build/cli/gongshe" ledger demo
