@@ -7,6 +7,7 @@
 #include <optional>
 #include <string>
 
+#include "common/assert.h"
 #include "common/bytes.h"
 
 namespace gongshe::ledger {

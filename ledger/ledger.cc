@@ -3,6 +3,8 @@
 #include <rocksdb/db.h>
 #include <rocksdb/write_batch.h>
 
+#include <unordered_map>
+
 #include "ledger/state.h"
 
 namespace gongshe::ledger {
@@ -18,20 +20,42 @@ Status StorageError(const rocksdb::Status& status) { return {"STORAGE", status.T
 
 }  // namespace
 
+// Reads the committed state from RocksDB through a read-through cache of recent keys (present or
+// absent). Only Commit changes what is committed, and it updates the cache with the same batch, so
+// the cache never disagrees with the database.
 class Ledger::RocksReader final : public KvReader {
  public:
+  // Bounds the cache's memory: past this many keys it starts again empty.
+  static constexpr size_t kMaxCachedKeys = 500'000;
+
   explicit RocksReader(rocksdb::DB& db) : db_(db) {}
+
   std::optional<std::string> Get(const std::string& key) const override {
+    auto it = cache_.find(key);
+    if (it != cache_.end()) return it->second;
     std::string value;
     rocksdb::Status status = db_.Get(rocksdb::ReadOptions(), key, &value);
-    if (status.IsNotFound()) return std::nullopt;
     // A read error below the state machine cannot be turned into a deterministic answer.
-    GS_ASSERT(status.ok());
-    return value;
+    GS_ASSERT(status.ok() || status.IsNotFound());
+    std::optional<std::string> result;
+    if (status.ok()) result = std::move(value);
+    Remember(key, result);
+    return result;
+  }
+
+  // Called after `writes` reached the database.
+  void Committed(const Overlay& writes) {
+    for (const auto& [key, value] : writes.writes()) Remember(key, value);
   }
 
  private:
+  void Remember(const std::string& key, const std::optional<std::string>& value) const {
+    if (cache_.size() >= kMaxCachedKeys) cache_.clear();
+    cache_[key] = value;
+  }
+
   rocksdb::DB& db_;
+  mutable std::unordered_map<std::string, std::optional<std::string>> cache_;
 };
 
 Ledger::Ledger(std::unique_ptr<rocksdb::DB> db)
@@ -88,6 +112,7 @@ Status Ledger::Commit(const Overlay& writes) {
   options.sync = true;
   rocksdb::Status status = db_->Write(options, &batch);
   if (!status.ok()) return StorageError(status);
+  reader_->Committed(writes);
   tip_ = ReadChainTip(*reader_);
   return Status::Ok();
 }
