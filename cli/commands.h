@@ -9,4 +9,7 @@ namespace gongshe::cli {
 // Adds `gongshe ledger ...`: local, single-process ledger tools (demo).
 void AddLedgerCommands(CLI::App& app);
 
+// Adds `gongshe law ...`: check, test and run law modules (cli/law_command.cc).
+void AddLawCommands(CLI::App& app);
+
 }  // namespace gongshe::cli

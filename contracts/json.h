@@ -1,0 +1,32 @@
+#pragma once
+// A small, bounded JSON reader (RFC 8259 subset: no \u escapes beyond ASCII) for hook arguments
+// given on the command line, and a quoting helper for JSON output. Numbers are kept as their
+// text: nothing here is ever converted to floating point.
+
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "common/status.h"
+
+namespace gongshe::contracts {
+
+inline constexpr size_t kMaxJsonBytes = 64 * 1024;
+inline constexpr int kMaxJsonDepth = 16;
+
+struct Json {
+  enum class Kind : uint8_t { kNull, kBool, kNumber, kString, kArray, kObject };
+  Kind kind = Kind::kNull;
+  std::string text;  // kBool ("true"/"false"), kNumber (as written), kString (decoded)
+  std::vector<Json> items;                           // kArray
+  std::vector<std::pair<std::string, Json>> fields;  // kObject, in input order
+};
+
+// Code BAD_JSON with the byte offset on malformed input.
+Result<Json> ParseJson(std::string_view text);
+
+// "text" with ", \ and control characters escaped.
+std::string JsonQuote(std::string_view s);
+
+}  // namespace gongshe::contracts
