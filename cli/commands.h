@@ -9,6 +9,9 @@ namespace gongshe::cli {
 // Adds `gongshe ledger ...`: local, single-process ledger tools (demo).
 void AddLedgerCommands(CLI::App& app);
 
+// Adds `gongshe plan ...`: solve, verify and explain input-output plans (cli/plan_command.cc).
+void AddPlanCommands(CLI::App& app);
+
 // Adds `gongshe law ...`: check, test and run law modules (cli/law_command.cc).
 void AddLawCommands(CLI::App& app);
 

@@ -13,6 +13,7 @@ int main(int argc, char** argv) {
   app.set_version_flag("--version", std::string("gongshe ") + GONGSHE_VERSION);
   app.require_subcommand(0, 1);
   gongshe::cli::AddLedgerCommands(app);
+  gongshe::cli::AddPlanCommands(app);
   gongshe::cli::AddLawCommands(app);
   CLI11_PARSE(app, argc, argv);
   if (argc == 1) std::printf("%s", app.help().c_str());
