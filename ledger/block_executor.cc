@@ -65,16 +65,15 @@ bool IsProposer(const v1::ValidatorSet& set, const std::string& proposer) {
   return false;
 }
 
-v1::TxResult ApplyOne(const std::string& bytes, bool signature_ok, const BlockContext& context,
-                      std::string_view chain_id, Overlay& out) {
-  v1::TxResult result;
-  Result<DecodedTx> tx = DecodeTx(AsBytes(bytes), chain_id);
-  Status status = !tx.ok()        ? tx.status()
+// `tx` is scratch space, reused across the block's transactions for its buffers.
+void ApplyOne(const std::string& bytes, bool signature_ok, std::string_view chain_id, TxApplier& applier,
+              DecodedTx& tx, v1::TxResult& result) {
+  Status decoded = DecodeTxInto(AsBytes(bytes), chain_id, tx);
+  Status status = !decoded.ok()   ? std::move(decoded)
                   : !signature_ok ? Status{"BAD_SIGNATURE", "a signature does not verify"}
-                                  : ApplyTx(*tx, context, out, out);
+                                  : applier.Apply(tx);
   result.set_code(status.ok() ? "OK" : status.code());
   result.set_message(status.message());
-  return result;
 }
 
 }  // namespace
@@ -158,9 +157,13 @@ Result<v1::BlockResults> ExecuteBlock(const v1::Block& block, const SignatureRes
 
   v1::BlockResults results;
   results.set_version(1);
+  results.mutable_results()->Reserve(block.txs_size());
+  TxApplier applier(context, out);
+  DecodedTx tx;
   for (int i = 0; i < block.txs_size(); ++i) {
-    *results.add_results() = ApplyOne(block.txs(i), signatures[i], context, config.chain_id(), out);
+    ApplyOne(block.txs(i), signatures[i], config.chain_id(), applier, tx, *results.add_results());
   }
+  applier.Flush(out);
 
   Hash block_hash = Sha256(AsBytes(block.header()));
   v1::ChainState chain = tip.state;

@@ -1,44 +1,70 @@
 #include "ledger/state.h"
 
+#include <algorithm>
+
 #include "ledger/state_tree.h"
 
 namespace gongshe::ledger {
 namespace {
 
-std::string StateKey(char tag, ByteView rest = {}) {
-  std::string key;
-  key.reserve(2 + rest.size());
-  key.push_back(static_cast<char>(KeySpace::kStateValue));
-  key.push_back(tag);
-  key.append(AsChars(rest));
-  return key;
-}
-
-void AppendBigEndian(std::string& key, uint64_t v) {
-  for (int shift = 56; shift >= 0; shift -= 8) key.push_back(static_cast<char>(v >> shift));
+std::string StateKey(char tag) {
+  return std::string{static_cast<char>(KeySpace::kStateValue), tag};
 }
 
 }  // namespace
 
-std::string AccountKey(const PublicKey& key) { return StateKey('a', key); }
+InlineStateKey::InlineStateKey(char tag, ByteView rest) {
+  bytes_[0] = static_cast<char>(KeySpace::kStateValue);
+  bytes_[1] = tag;
+  size_ = 2;
+  Append(rest);
+}
+
+void InlineStateKey::Append(ByteView rest) {
+  GS_ASSERT(size_ + rest.size() <= kMaxBytes);
+  std::copy(rest.begin(), rest.end(), bytes_.begin() + size_);
+  size_ = static_cast<uint8_t>(size_ + rest.size());
+}
+
+void InlineStateKey::AppendByte(uint8_t b) { Append(ByteView(&b, 1)); }
+
+void InlineStateKey::AppendBigEndian(uint64_t v) {
+  for (int shift = 56; shift >= 0; shift -= 8) AppendByte(static_cast<uint8_t>(v >> shift));
+}
+
+InlineStateKey InlineStateKey::Account(const PublicKey& key) { return InlineStateKey('a', key); }
+
+InlineStateKey InlineStateKey::Balance(const PublicKey& member, v1::VoucherClass voucher_class) {
+  InlineStateKey key('b', member);
+  key.AppendByte(static_cast<uint8_t>(voucher_class));
+  return key;
+}
+
+InlineStateKey InlineStateKey::Cohort(v1::VoucherClass voucher_class, uint64_t expiry_epoch) {
+  InlineStateKey key('c', {});
+  key.AppendByte(static_cast<uint8_t>(voucher_class));
+  key.AppendBigEndian(expiry_epoch);
+  return key;
+}
+
+InlineStateKey InlineStateKey::Attendance(const PublicKey& member, uint64_t week) {
+  InlineStateKey key('w', member);
+  key.AppendBigEndian(week);
+  return key;
+}
+
+std::string AccountKey(const PublicKey& key) { return InlineStateKey::Account(key).str(); }
 
 std::string BalanceKey(const PublicKey& member, v1::VoucherClass voucher_class) {
-  std::string key = StateKey('b', member);
-  key.push_back(static_cast<char>(voucher_class));
-  return key;
+  return InlineStateKey::Balance(member, voucher_class).str();
 }
 
 std::string CohortKey(v1::VoucherClass voucher_class, uint64_t expiry_epoch) {
-  std::string key = StateKey('c');
-  key.push_back(static_cast<char>(voucher_class));
-  AppendBigEndian(key, expiry_epoch);
-  return key;
+  return InlineStateKey::Cohort(voucher_class, expiry_epoch).str();
 }
 
 std::string AttendanceKey(const PublicKey& member, uint64_t week) {
-  std::string key = StateKey('w', member);
-  AppendBigEndian(key, week);
-  return key;
+  return InlineStateKey::Attendance(member, week).str();
 }
 
 std::string ChainConfigKey() { return StateKey('k'); }

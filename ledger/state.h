@@ -12,8 +12,10 @@
 //   'p'                             VoucherPolicy
 //   'v'                             ValidatorSet
 
+#include <array>
 #include <optional>
 #include <string>
+#include <string_view>
 
 #include "gongshe/v1/block.pb.h"
 #include "gongshe/v1/state.pb.h"
@@ -22,6 +24,30 @@
 #include "ledger/kv.h"
 
 namespace gongshe::ledger {
+
+// A state key held inline, for hot paths that look keys up without a heap allocation. Its bytes
+// are exactly those of the std::string form below.
+class InlineStateKey {
+ public:
+  static constexpr size_t kMaxBytes = 2 + 32 + 8;  // 'S', tag, pubkey, be64: the longest layout
+  std::string_view view() const { return {bytes_.data(), size_}; }
+  std::string str() const { return std::string(view()); }
+  bool operator==(const InlineStateKey& other) const { return view() == other.view(); }
+
+  static InlineStateKey Account(const PublicKey& key);
+  static InlineStateKey Balance(const PublicKey& member, v1::VoucherClass voucher_class);
+  static InlineStateKey Cohort(v1::VoucherClass voucher_class, uint64_t expiry_epoch);
+  static InlineStateKey Attendance(const PublicKey& member, uint64_t week);
+
+ private:
+  InlineStateKey(char tag, ByteView rest);
+  void Append(ByteView rest);
+  void AppendByte(uint8_t b);
+  void AppendBigEndian(uint64_t v);
+
+  std::array<char, kMaxBytes> bytes_{};
+  uint8_t size_ = 0;
+};
 
 std::string AccountKey(const PublicKey& key);
 std::string BalanceKey(const PublicKey& member, v1::VoucherClass voucher_class);

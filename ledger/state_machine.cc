@@ -2,6 +2,10 @@
 
 #include <algorithm>
 #include <array>
+#include <optional>
+#include <string>
+#include <unordered_map>
+#include <vector>
 
 #include "ledger/state.h"
 
@@ -31,13 +35,177 @@ Result<PublicKey> KeyField(const std::string& bytes, const char* field) {
   return *key;
 }
 
+// The records one block's transactions read and write, parsed once and kept parsed, with an undo
+// log that rolls a rejected transaction back. Lookups hash their keys; Flush walks the records in
+// the order they were first read, so no hash order reaches the store.
+template <typename M>
+class RecordTable {
+ public:
+  struct Slot {
+    std::string key;          // the store key
+    std::optional<M> record;  // nullopt: absent (or deleted by an applied transaction)
+    bool written = false;     // Flush writes it
+  };
+
+  // The slot of `key`, read from `reader` the first time it is asked for.
+  Slot& Find(const InlineStateKey& key, const KvReader& reader) {
+    auto [it, inserted] = slots_.try_emplace(key);
+    Slot& slot = it->second;
+    if (inserted) {
+      slot.key = key.str();
+      std::optional<std::string> bytes = reader.Get(slot.key);
+      if (bytes) GS_ASSERT(slot.record.emplace().ParseFromString(*bytes));  // else the store is corrupt
+      order_.push_back(&slot);
+    }
+    return slot;
+  }
+
+  // Replaces the record of `slot`; the old one is kept until Commit or Rollback.
+  void Put(Slot& slot, std::optional<M> record) {
+    undo_.push_back({&slot, std::move(slot.record), slot.written});
+    slot.record = std::move(record);
+    slot.written = true;
+  }
+
+  void Commit() { undo_.clear(); }
+
+  void Rollback() {
+    for (auto it = undo_.rbegin(); it != undo_.rend(); ++it) {
+      it->slot->record = std::move(it->record);
+      it->slot->written = it->written;
+    }
+    undo_.clear();
+  }
+
+  // Writes every written record: its bytes, or a delete when it is absent.
+  void Flush(KvWriter& writer) const {
+    for (const Slot* slot : order_) {
+      if (!slot->written) continue;
+      if (!slot->record) {
+        writer.Delete(slot->key);
+        continue;
+      }
+      std::string bytes;
+      GS_ASSERT(slot->record->SerializeToString(&bytes));
+      writer.Put(slot->key, std::move(bytes));
+    }
+  }
+
+ private:
+  struct Hasher {
+    size_t operator()(const InlineStateKey& key) const { return std::hash<std::string_view>()(key.view()); }
+  };
+  struct Undo {
+    Slot* slot;
+    std::optional<M> record;
+    bool written;
+  };
+
+  std::unordered_map<InlineStateKey, Slot, Hasher> slots_;  // node-based: slots never move
+  std::vector<Slot*> order_;
+  std::vector<Undo> undo_;
+};
+
+}  // namespace
+
+// Typed reads and writes with the semantics of State (state.h): an absent balance or cohort
+// reads as empty, writing an empty balance deletes it.
+class TxApplier::Records {
+ public:
+  explicit Records(const KvReader& reader) : reader_(reader) {}
+
+  // Null when the account does not exist. Valid until the account is next written.
+  const v1::Account* Account(const PublicKey& key) {
+    auto& slot = accounts_.Find(InlineStateKey::Account(key), reader_);
+    return slot.record ? &*slot.record : nullptr;
+  }
+  void PutAccount(v1::Account account) {
+    std::optional<PublicKey> key = PublicKeyFromBytes(AsBytes(account.public_key()));
+    GS_ASSERT(key.has_value());
+    accounts_.Put(accounts_.Find(InlineStateKey::Account(*key), reader_), std::move(account));
+  }
+
+  v1::Balance Balance(const PublicKey& member, v1::VoucherClass voucher_class) {
+    auto& slot = balances_.Find(InlineStateKey::Balance(member, voucher_class), reader_);
+    return slot.record ? *slot.record : v1::Balance{};
+  }
+  void PutBalance(const PublicKey& member, v1::VoucherClass voucher_class, v1::Balance balance) {
+    auto& slot = balances_.Find(InlineStateKey::Balance(member, voucher_class), reader_);
+    if (balance.lots().empty()) {
+      balances_.Put(slot, std::nullopt);
+    } else {
+      balances_.Put(slot, std::move(balance));
+    }
+  }
+
+  v1::Cohort Cohort(v1::VoucherClass voucher_class, uint64_t expiry_epoch) {
+    auto& slot = cohorts_.Find(InlineStateKey::Cohort(voucher_class, expiry_epoch), reader_);
+    return slot.record ? *slot.record : v1::Cohort{};
+  }
+  void PutCohort(v1::VoucherClass voucher_class, uint64_t expiry_epoch, const v1::Cohort& cohort) {
+    GS_ASSERT(cohort.issued_milli() ==
+              cohort.redeemed_milli() + cohort.expired_milli() + cohort.outstanding_milli());
+    GS_ASSERT(cohort.outstanding_milli() >= 0 && cohort.redeemed_milli() >= 0 && cohort.expired_milli() >= 0);
+    cohorts_.Put(cohorts_.Find(InlineStateKey::Cohort(voucher_class, expiry_epoch), reader_), cohort);
+  }
+
+  uint64_t AttendanceMinutes(const PublicKey& member, uint64_t week) {
+    auto& slot = attendance_.Find(InlineStateKey::Attendance(member, week), reader_);
+    return slot.record ? slot.record->minutes() : 0;
+  }
+  void PutAttendanceMinutes(const PublicKey& member, uint64_t week, uint64_t minutes) {
+    v1::AttendanceWeek record;
+    record.set_version(1);
+    record.set_minutes(minutes);
+    attendance_.Put(attendance_.Find(InlineStateKey::Attendance(member, week), reader_), std::move(record));
+  }
+
+  // Makes the transaction's writes final and advances `signer`'s nonce: the last write of every
+  // applied transaction, which cannot fail, so it needs no undo.
+  void CommitWithNonceOf(const PublicKey& signer) {
+    auto& slot = accounts_.Find(InlineStateKey::Account(signer), reader_);
+    GS_ASSERT(slot.record.has_value());
+    slot.record->set_nonce(slot.record->nonce() + 1);
+    slot.written = true;
+    accounts_.Commit();
+    balances_.Commit();
+    cohorts_.Commit();
+    attendance_.Commit();
+  }
+
+  void Rollback() {
+    accounts_.Rollback();
+    balances_.Rollback();
+    cohorts_.Rollback();
+    attendance_.Rollback();
+  }
+
+  void Flush(KvWriter& writer) const {
+    accounts_.Flush(writer);
+    balances_.Flush(writer);
+    cohorts_.Flush(writer);
+    attendance_.Flush(writer);
+  }
+
+ private:
+  const KvReader& reader_;
+  RecordTable<v1::Account> accounts_;
+  RecordTable<v1::Balance> balances_;
+  RecordTable<v1::Cohort> cohorts_;
+  RecordTable<v1::AttendanceWeek> attendance_;
+};
+
+namespace {
+
+using Records = TxApplier::Records;
+
 // The account of `key` if it is an active member: vouchers and attendance go only there.
-Result<v1::Account> ActiveMember(const State& state, const PublicKey& key) {
-  std::optional<v1::Account> account = state.Account(key);
+Result<const v1::Account*> ActiveMember(Records& state, const PublicKey& key) {
+  const v1::Account* account = state.Account(key);
   if (!account || account->retired() || account->role() != v1::ROLE_MEMBER) {
     return Status{"BAD_RECIPIENT", "account " + ToHex(key).substr(0, 16) + " is not an active member"};
   }
-  return *account;
+  return account;
 }
 
 Status RequireRole(const v1::Account& signer, v1::Role role, const char* action) {
@@ -78,7 +246,7 @@ v1::Lot& LotExpiringAt(v1::Balance& balance, uint64_t expiry) {
 }
 
 Status Register(const v1::RegisterAccount& action, const v1::Account& signer, const BlockContext& context,
-                State& state) {
+                Records& state) {
   GS_RETURN_IF_ERROR(RequireRole(signer, v1::ROLE_COMMUNE, "register accounts"));
   Result<PublicKey> key = KeyField(action.public_key(), "public_key");
   if (!key.ok()) return key.status();
@@ -97,15 +265,15 @@ Status Register(const v1::RegisterAccount& action, const v1::Account& signer, co
   account.set_role(action.role());
   account.set_commune(signer.commune());
   account.set_registered_height(context.height);
-  state.PutAccount(account);
+  state.PutAccount(std::move(account));
   return Status::Ok();
 }
 
-Status Retire(const v1::RetireAccount& action, const v1::Account& signer, State& state) {
+Status Retire(const v1::RetireAccount& action, const v1::Account& signer, Records& state) {
   GS_RETURN_IF_ERROR(RequireRole(signer, v1::ROLE_COMMUNE, "retire accounts"));
   Result<PublicKey> key = KeyField(action.public_key(), "public_key");
   if (!key.ok()) return key.status();
-  std::optional<v1::Account> account = state.Account(*key);
+  const v1::Account* account = state.Account(*key);
   if (!account) return {"UNKNOWN_ACCOUNT", "key " + ToHex(*key).substr(0, 16) + " is not registered"};
   if (account->commune() != signer.commune()) {
     return {"UNAUTHORIZED", "the account belongs to commune '" + account->commune() + "', not '" +
@@ -113,17 +281,18 @@ Status Retire(const v1::RetireAccount& action, const v1::Account& signer, State&
   }
   if (account->role() == v1::ROLE_COMMUNE) return BadField("a commune registrar cannot be retired by a transaction");
   if (account->retired()) return {"ALREADY_RETIRED", "the account is already retired"};
-  account->set_retired(true);
-  state.PutAccount(*account);
+  v1::Account retired = *account;
+  retired.set_retired(true);
+  state.PutAccount(std::move(retired));
   return Status::Ok();
 }
 
 Status RecordAttendance(const v1::Attendance& action, const v1::Account& signer, const BlockContext& context,
-                        State& state) {
+                        Records& state) {
   GS_RETURN_IF_ERROR(RequireRole(signer, v1::ROLE_WORKPLACE, "record attendance"));
   Result<PublicKey> member = KeyField(action.member(), "member");
   if (!member.ok()) return member.status();
-  Result<v1::Account> account = ActiveMember(state, *member);
+  Result<const v1::Account*> account = ActiveMember(state, *member);
   if (!account.ok()) return account.status();
   if (action.minutes() < 1 || action.minutes() > kMaxShiftMinutes) {
     return BadField("minutes must be between 1 and " + std::to_string(kMaxShiftMinutes));
@@ -149,18 +318,18 @@ Status RecordAttendance(const v1::Attendance& action, const v1::Account& signer,
 }
 
 Status Issue(const v1::IssueVouchers& action, const v1::Account& signer, const BlockContext& context,
-             State& state) {
+             Records& state) {
   GS_RETURN_IF_ERROR(RequireRole(signer, v1::ROLE_ISSUER, "issue vouchers"));
   GS_RETURN_IF_ERROR(CheckVoucherClass(action.voucher_class()));
   GS_RETURN_IF_ERROR(CheckAmount(action.amount_milli()));
   if (action.reason().size() > kMaxReasonBytes) return BadField("reason is longer than 256 bytes");
   Result<PublicKey> member = KeyField(action.member(), "member");
   if (!member.ok()) return member.status();
-  Result<v1::Account> account = ActiveMember(state, *member);
+  Result<const v1::Account*> account = ActiveMember(state, *member);
   if (!account.ok()) return account.status();
-  if (account->commune() != signer.commune()) {
+  if ((*account)->commune() != signer.commune()) {
     return {"UNAUTHORIZED", "an issuer of commune '" + signer.commune() + "' cannot issue to a member of '" +
-                                account->commune() + "'"};
+                                (*account)->commune() + "'"};
   }
 
   uint64_t expiry = context.epoch + context.rules->LifetimeEpochs(action.voucher_class());
@@ -178,12 +347,12 @@ Status Issue(const v1::IssueVouchers& action, const v1::Account& signer, const B
   cohort.set_version(1);
   cohort.set_issued_milli(issued);
   cohort.set_outstanding_milli(outstanding);
-  state.PutBalance(*member, action.voucher_class(), balance);
+  state.PutBalance(*member, action.voucher_class(), std::move(balance));
   state.PutCohort(action.voucher_class(), expiry, cohort);
   return Status::Ok();
 }
 
-Status Redeem(const DecodedTx& tx, const v1::Account& signer, const BlockContext& context, State& state) {
+Status Redeem(const DecodedTx& tx, const v1::Account& signer, const BlockContext& context, Records& state) {
   const v1::RedeemVouchers& action = tx.body.redeem_vouchers();
   GS_RETURN_IF_ERROR(RequireRole(signer, v1::ROLE_MEMBER, "redeem vouchers"));
   GS_RETURN_IF_ERROR(CheckVoucherClass(action.voucher_class()));
@@ -194,7 +363,7 @@ Status Redeem(const DecodedTx& tx, const v1::Account& signer, const BlockContext
   if (!tx.cosigner || *tx.cosigner != *store_key) {
     return {"MISSING_COSIGNATURE", "a redemption must be co-signed by the store it names"};
   }
-  std::optional<v1::Account> store = state.Account(*store_key);
+  const v1::Account* store = state.Account(*store_key);
   if (!store || store->retired() || store->role() != v1::ROLE_STORE) {
     return {"BAD_STORE", "account " + ToHex(*store_key).substr(0, 16) + " is not an active store"};
   }
@@ -228,13 +397,13 @@ Status Redeem(const DecodedTx& tx, const v1::Account& signer, const BlockContext
   GS_ASSERT(remaining == 0);
   lots->erase(std::remove_if(lots->begin(), lots->end(), [](const v1::Lot& lot) { return lot.amount_milli() == 0; }),
               lots->end());
-  state.PutBalance(tx.signer, action.voucher_class(), balance);
+  state.PutBalance(tx.signer, action.voucher_class(), std::move(balance));
   return Status::Ok();
 }
 
 // The signer must be an active account and the nonce its next one.
-Result<v1::Account> CheckSigner(const DecodedTx& tx, const State& state) {
-  std::optional<v1::Account> account = state.Account(tx.signer);
+Result<const v1::Account*> CheckSigner(const DecodedTx& tx, Records& state) {
+  const v1::Account* account = state.Account(tx.signer);
   if (!account) return Status{"UNKNOWN_SIGNER", "signer " + ToHex(tx.signer).substr(0, 16) + " is not registered"};
   if (account->retired()) return Status{"RETIRED_SIGNER", "signer " + ToHex(tx.signer).substr(0, 16) + " is retired"};
   uint64_t expected = account->nonce() + 1;
@@ -246,10 +415,10 @@ Result<v1::Account> CheckSigner(const DecodedTx& tx, const State& state) {
     return Status{"NONCE_GAP", "nonce " + std::to_string(tx.body.nonce()) + " skips ahead; next is " +
                                    std::to_string(expected)};
   }
-  return *account;
+  return account;
 }
 
-Status Dispatch(const DecodedTx& tx, const v1::Account& signer, const BlockContext& context, State& state) {
+Status Dispatch(const DecodedTx& tx, const v1::Account& signer, const BlockContext& context, Records& state) {
   if (tx.cosigner && tx.body.action_case() != v1::TxBody::kRedeemVouchers) {
     return {"UNEXPECTED_COSIGNATURE", "only redemptions carry a co-signature"};
   }
@@ -266,19 +435,32 @@ Status Dispatch(const DecodedTx& tx, const v1::Account& signer, const BlockConte
 
 }  // namespace
 
-Status ApplyTx(const DecodedTx& tx, const BlockContext& context, const KvReader& reader, KvWriter& writer) {
+TxApplier::TxApplier(const BlockContext& context, const KvReader& reader)
+    : context_(context), records_(std::make_unique<Records>(reader)) {
   GS_ASSERT(context.rules != nullptr && context.week_ms > 0);
-  Overlay pending(reader);
-  State state(pending, pending);
-  Result<v1::Account> signer = CheckSigner(tx, state);
+}
+
+TxApplier::~TxApplier() = default;
+
+Status TxApplier::Apply(const DecodedTx& tx) {
+  GS_ASSERT(!flushed_);
+  Result<const v1::Account*> signer = CheckSigner(tx, *records_);
   if (!signer.ok()) return signer.status();
-  GS_RETURN_IF_ERROR(Dispatch(tx, *signer, context, state));
-  // Re-read: the action may have rewritten the signer's own record (never today, but cheap).
-  v1::Account account = *state.Account(tx.signer);
-  account.set_nonce(account.nonce() + 1);
-  state.PutAccount(account);
-  pending.WriteTo(writer);
+  // The signer's record is never written by an action (no action may write its own signer's
+  // account), so the pointer stays valid through Dispatch.
+  Status status = Dispatch(tx, **signer, context_, *records_);
+  if (!status.ok()) {
+    records_->Rollback();
+    return status;
+  }
+  records_->CommitWithNonceOf(tx.signer);
   return Status::Ok();
+}
+
+void TxApplier::Flush(KvWriter& writer) {
+  GS_ASSERT(!flushed_);
+  flushed_ = true;
+  records_->Flush(writer);
 }
 
 void ExpireCohorts(uint64_t from_epoch, uint64_t to_epoch, const KvReader& reader, KvWriter& writer) {

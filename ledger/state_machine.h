@@ -17,6 +17,8 @@
 //   ATTENDANCE_LIMIT, SHIFT_IN_FUTURE, WEEK_CLOSED
 //   OVERFLOW                         a total would leave the representable range
 
+#include <memory>
+
 #include "common/status.h"
 #include "ledger/kv.h"
 #include "ledger/transaction.h"
@@ -40,10 +42,33 @@ struct BlockContext {
   const VoucherRules* rules = nullptr;
 };
 
-// Applies `tx` (decoded for this chain, its signatures already verified) to the state read from
-// `reader`. On success the writes go to `writer`; on failure nothing is written and the Status
-// says why.
-Status ApplyTx(const DecodedTx& tx, const BlockContext& context, const KvReader& reader, KvWriter& writer);
+// Applies the transactions of one block, in order, to the state read from `reader`. Each record is
+// read and parsed at most once per block and kept parsed; Flush serialises each changed record
+// once. The writes Flush makes are exactly the last write each record would get if every
+// transaction wrote its records straight to the store: the same keys, bytes and deletions.
+// Nothing but Flush may change `reader` while the applier lives.
+class TxApplier {
+ public:
+  TxApplier(const BlockContext& context, const KvReader& reader);
+  ~TxApplier();
+  TxApplier(const TxApplier&) = delete;
+  TxApplier& operator=(const TxApplier&) = delete;
+
+  // Applies `tx` (decoded for this chain, its signatures already verified). On failure every
+  // change it made is rolled back, and the Status says why. Not after Flush.
+  Status Apply(const DecodedTx& tx);
+
+  // Writes every record the applied transactions changed to `writer`. Once, after the last Apply.
+  void Flush(KvWriter& writer);
+
+  // The block's parsed records (defined in state_machine.cc).
+  class Records;
+
+ private:
+  const BlockContext& context_;
+  std::unique_ptr<Records> records_;
+  bool flushed_ = false;
+};
 
 // Runs the expiry of every cohort whose expiry epoch is in (from_epoch, to_epoch]: O(classes) per
 // epoch, independent of the number of accounts. Member balances keep their expired lots until

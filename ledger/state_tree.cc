@@ -61,6 +61,22 @@ struct Node {
   bool fresh = false;     // created by this update: its page must be written
 };
 
+// Node and leaf storage reused by every tree built on a thread: an update of a few thousand keys
+// needs megabytes of nodes, and fresh memory costs a page fault per 4 KiB. A tree clears it on
+// construction, so nothing outlives one call; trees on one thread never overlap (asserted). Past
+// kMaxRetainedNodes the memory is released after use, bounding what an idle thread keeps.
+struct TreeArena {
+  static constexpr size_t kMaxRetainedNodes = size_t{1} << 17;
+  std::vector<Node> nodes;
+  std::vector<StateLeaf> leaves;
+  bool in_use = false;
+};
+
+TreeArena& ThreadTreeArena() {
+  thread_local TreeArena arena;
+  return arena;
+}
+
 // The part of the stored tree one call reads, plus the nodes an update creates. Nodes are never
 // modified once built (except for attaching the children of a page when it is read), so an
 // update is a new tree sharing every unchanged subtree with the old one.
@@ -68,10 +84,24 @@ class Tree {
  public:
   // `out` receives the writes of Update; null when only reading.
   // `expected_nodes` sizes the node arena up front.
-  Tree(const KvReader& kv, KvWriter* out, size_t expected_nodes) : kv_(kv), out_(out) {
+  Tree(const KvReader& kv, KvWriter* out, size_t expected_nodes)
+      : kv_(kv), out_(out), arena_(ThreadTreeArena()), nodes_(arena_.nodes), leaves_(arena_.leaves) {
+    GS_ASSERT(!arena_.in_use);
+    arena_.in_use = true;
+    nodes_.clear();
+    leaves_.clear();
     nodes_.reserve(expected_nodes);
     nodes_.emplace_back();
   }
+  ~Tree() {
+    if (nodes_.capacity() > TreeArena::kMaxRetainedNodes) {
+      nodes_ = {};
+      leaves_ = {};
+    }
+    arena_.in_use = false;
+  }
+  Tree(const Tree&) = delete;
+  Tree& operator=(const Tree&) = delete;
 
   // The stored root node, kEmptyNode when nothing is stored.
   uint32_t LoadRoot() {
@@ -308,8 +338,9 @@ class Tree {
 
   const KvReader& kv_;
   KvWriter* out_;
-  std::vector<Node> nodes_;
-  std::vector<StateLeaf> leaves_;
+  TreeArena& arena_;
+  std::vector<Node>& nodes_;
+  std::vector<StateLeaf>& leaves_;
 };
 
 Status BadProof(std::string message) { return {"BAD_STATE_PROOF", std::move(message)}; }

@@ -30,6 +30,10 @@ struct DecodedTx {
 // Result codes of decoding (see state_machine.h for the rest).
 Result<DecodedTx> DecodeTx(ByteView bytes, std::string_view chain_id);
 
+// The same decoding into `tx`, whose fields are all overwritten: a caller decoding many
+// transactions reuses one DecodedTx and its buffers. On failure `tx` holds nothing meaningful.
+Status DecodeTxInto(ByteView bytes, std::string_view chain_id, DecodedTx& tx);
+
 // True when the signature, and the co-signature if any, verify for `chain_id`.
 bool VerifyTxSignatures(const DecodedTx& tx, std::string_view chain_id);
 
