@@ -9,6 +9,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <string_view>
 
 #include "common/bytes.h"
 
@@ -36,6 +37,16 @@ class KvReader {
   virtual ~KvReader() = default;
   // The value stored under `key`, or nullopt when absent.
   virtual std::optional<std::string> Get(const std::string& key) const = 0;
+
+  // The same value as Get, as a view that stays valid until the next call on this reader or the
+  // next write to its store. Readers that hold their values in memory return a view of them, so
+  // a hot path reads without copying; the others copy the value into `scratch` and view that.
+  virtual std::optional<std::string_view> GetView(const std::string& key, std::string& scratch) const {
+    std::optional<std::string> value = Get(key);
+    if (!value) return std::nullopt;
+    scratch = *std::move(value);
+    return std::string_view(scratch);
+  }
 };
 
 class KvWriter {
@@ -52,6 +63,11 @@ class MemKv final : public KvReader, public KvWriter {
     auto it = map_.find(key);
     if (it == map_.end()) return std::nullopt;
     return it->second;
+  }
+  std::optional<std::string_view> GetView(const std::string& key, std::string&) const override {
+    auto it = map_.find(key);
+    if (it == map_.end()) return std::nullopt;
+    return std::string_view(it->second);
   }
   void Put(const std::string& key, std::string value) override { map_[key] = std::move(value); }
   void Delete(const std::string& key) override { map_.erase(key); }
@@ -71,6 +87,12 @@ class Overlay final : public KvReader, public KvWriter {
     auto it = writes_.find(key);
     if (it != writes_.end()) return it->second;
     return base_.Get(key);
+  }
+  std::optional<std::string_view> GetView(const std::string& key, std::string& scratch) const override {
+    auto it = writes_.find(key);
+    if (it == writes_.end()) return base_.GetView(key, scratch);
+    if (!it->second) return std::nullopt;
+    return std::string_view(*it->second);
   }
   void Put(const std::string& key, std::string value) override { writes_[key] = std::move(value); }
   void Delete(const std::string& key) override { writes_[key] = std::nullopt; }

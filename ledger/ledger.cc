@@ -30,17 +30,14 @@ class Ledger::RocksReader final : public KvReader {
 
   explicit RocksReader(rocksdb::DB& db) : db_(db) {}
 
-  std::optional<std::string> Get(const std::string& key) const override {
-    auto it = cache_.find(key);
-    if (it != cache_.end()) return it->second;
-    std::string value;
-    rocksdb::Status status = db_.Get(rocksdb::ReadOptions(), key, &value);
-    // A read error below the state machine cannot be turned into a deterministic answer.
-    GS_ASSERT(status.ok() || status.IsNotFound());
-    std::optional<std::string> result;
-    if (status.ok()) result = std::move(value);
-    Remember(key, result);
-    return result;
+  std::optional<std::string> Get(const std::string& key) const override { return Cached(key); }
+
+  // A view of the cache entry: valid until the next call, as the interface requires (a miss may
+  // clear the cache, and Committed rewrites it).
+  std::optional<std::string_view> GetView(const std::string& key, std::string&) const override {
+    const std::optional<std::string>& value = Cached(key);
+    if (!value) return std::nullopt;
+    return std::string_view(*value);
   }
 
   // Called after `writes` reached the database.
@@ -49,9 +46,22 @@ class Ledger::RocksReader final : public KvReader {
   }
 
  private:
-  void Remember(const std::string& key, const std::optional<std::string>& value) const {
+  // The cache entry of `key`, read from the database on a miss.
+  const std::optional<std::string>& Cached(const std::string& key) const {
+    auto it = cache_.find(key);
+    if (it != cache_.end()) return it->second;
+    std::string value;
+    rocksdb::Status status = db_.Get(rocksdb::ReadOptions(), key, &value);
+    // A read error below the state machine cannot be turned into a deterministic answer.
+    GS_ASSERT(status.ok() || status.IsNotFound());
+    std::optional<std::string> result;
+    if (status.ok()) result = std::move(value);
+    return Remember(key, std::move(result));
+  }
+
+  const std::optional<std::string>& Remember(const std::string& key, std::optional<std::string> value) const {
     if (cache_.size() >= kMaxCachedKeys) cache_.clear();
-    cache_[key] = value;
+    return cache_.insert_or_assign(key, std::move(value)).first->second;
   }
 
   rocksdb::DB& db_;

@@ -53,8 +53,13 @@ class RecordTable {
     Slot& slot = it->second;
     if (inserted) {
       slot.key = key.str();
-      std::optional<std::string> bytes = reader.Get(slot.key);
-      if (bytes) GS_ASSERT(slot.record.emplace().ParseFromString(*bytes));  // else the store is corrupt
+      std::string scratch;
+      std::optional<std::string_view> bytes = reader.GetView(slot.key, scratch);
+      if (bytes) {
+        M& record = slot.record.emplace();
+        // A record that does not parse means the store is corrupt.
+        GS_ASSERT(record.ParseFromArray(bytes->data(), static_cast<int>(bytes->size())));
+      }
       order_.push_back(&slot);
     }
     return slot;

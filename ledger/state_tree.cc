@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <string_view>
 
 #include "gongshe/v1/proof.pb.h"
 
@@ -105,7 +106,8 @@ class Tree {
 
   // The stored root node, kEmptyNode when nothing is stored.
   uint32_t LoadRoot() {
-    std::optional<std::string> page = kv_.Get(PageKey(0, Hash{}));
+    std::string scratch;
+    std::optional<std::string_view> page = kv_.GetView(PageKey(0, Hash{}), scratch);
     return page ? DecodePage(*page) : kEmptyNode;
   }
 
@@ -145,7 +147,8 @@ class Tree {
   // Reads the page below the stub `node` at `depth` on the path of `path`.
   void LoadChildren(uint32_t node, size_t depth, const Hash& path) {
     GS_ASSERT(nodes_[node].kind == Kind::kInternal && nodes_[node].left == kNone);
-    std::optional<std::string> page = kv_.Get(PageKey(depth, path));
+    std::string scratch;
+    std::optional<std::string_view> page = kv_.GetView(PageKey(depth, path), scratch);
     GS_ASSERT(page.has_value());  // a stub without its page: the store is corrupt
     const uint32_t page_root = DecodePage(*page);
     GS_ASSERT(nodes_[page_root].kind == Kind::kInternal);
@@ -296,7 +299,7 @@ class Tree {
 
   // Decodes a stored page into nodes and returns its root. Pages are written only by this file,
   // so a malformed one means a corrupt store: an invariant violation, not an input error.
-  uint32_t DecodePage(const std::string& page) {
+  uint32_t DecodePage(std::string_view page) {
     GS_ASSERT(!page.empty() && static_cast<uint8_t>(page[0]) == kPageFormat);
     size_t pos = 1;
     const uint32_t root = DecodeNode(page, pos, 0);
@@ -304,7 +307,7 @@ class Tree {
     return root;
   }
 
-  uint32_t DecodeNode(const std::string& page, size_t& pos, size_t level) {
+  uint32_t DecodeNode(std::string_view page, size_t& pos, size_t level) {
     GS_ASSERT(pos < page.size());
     const uint8_t tag = static_cast<uint8_t>(page[pos++]);
     if (tag == kTagEmpty) return kEmptyNode;

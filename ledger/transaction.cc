@@ -65,7 +65,6 @@ Status DecodeTxInto(ByteView bytes, std::string_view chain_id, DecodedTx& tx) {
     return {"TX_TOO_LARGE", "transaction is " + std::to_string(bytes.size()) +
                              " bytes; the limit is " + std::to_string(kMaxTxBytes)};
   }
-  tx.id = Sha256(bytes);
   if (!tx.envelope.ParseFromArray(bytes.data(), static_cast<int>(bytes.size()))) {
     return Malformed("transaction bytes are not a SignedTx");
   }
@@ -111,6 +110,7 @@ Status DecodeTxInto(ByteView bytes, std::string_view chain_id, DecodedTx& tx) {
 Result<DecodedTx> DecodeTx(ByteView bytes, std::string_view chain_id) {
   DecodedTx tx;
   GS_RETURN_IF_ERROR(DecodeTxInto(bytes, chain_id, tx));
+  tx.id = Sha256(bytes);
   return tx;
 }
 

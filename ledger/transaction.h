@@ -18,7 +18,7 @@ inline constexpr size_t kMaxTxBytes = 16 * 1024;
 inline constexpr size_t kMaxReasonBytes = 256;
 
 struct DecodedTx {
-  Hash id;  // SHA-256 of the transaction bytes as received
+  Hash id;  // SHA-256 of the transaction bytes as received (set by DecodeTx only)
   v1::SignedTx envelope;
   v1::TxBody body;
   PublicKey signer{};
@@ -30,8 +30,9 @@ struct DecodedTx {
 // Result codes of decoding (see state_machine.h for the rest).
 Result<DecodedTx> DecodeTx(ByteView bytes, std::string_view chain_id);
 
-// The same decoding into `tx`, whose fields are all overwritten: a caller decoding many
-// transactions reuses one DecodedTx and its buffers. On failure `tx` holds nothing meaningful.
+// The same decoding into `tx`, whose fields are all overwritten except `id`, which is left as it
+// is: a caller decoding many transactions reuses one DecodedTx and its buffers, and block
+// execution needs no id. On failure `tx` holds nothing meaningful.
 Status DecodeTxInto(ByteView bytes, std::string_view chain_id, DecodedTx& tx);
 
 // True when the signature, and the co-signature if any, verify for `chain_id`.

@@ -3,7 +3,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-deps.sh
-scripts/build.sh
+GONGSHE_BUILD_TARGET=gongshe scripts/build.sh
 build=${GONGSHE_BUILD_DIR:-build}
 "$build/cli/gongshe" --version
 "$build/cli/gongshe" ledger demo
