@@ -25,7 +25,7 @@ struct Options {
   std::string plan_path;
   std::string product;
   size_t top = 10;
-  int threads = 0;
+  int threads = 1;
   bool json = false;
 };
 
@@ -161,7 +161,7 @@ void AddPlanCommands(CLI::App& app) {
       "solve", "Solve (I - A) x = d and v = l (I - A)^-1, certify the fixed-point plan and write it");
   AddInputs(solve, o.inputs);
   solve->add_option("--out", o.out, "Where to write the plan (gongshe.v1.Plan protobuf)")->capture_default_str();
-  solve->add_option("--threads", o.threads, "Solver threads (0: every core; default 1, see bench/RESULTS.md)")->capture_default_str();
+  solve->add_option("--threads", o.threads, "Solver threads (0: every core; one is faster on a shared machine, see bench/RESULTS.md)")->capture_default_str();
   solve->add_flag("--json", o.json, "Print a JSON summary");
   solve->callback([] { RunSolve(o); });
 
@@ -176,7 +176,7 @@ void AddPlanCommands(CLI::App& app) {
   explain->add_option("product", o.product, "Product number (1-based) or exact name")->required();
   AddInputs(explain, o.inputs);
   explain->add_option("--top", o.top, "How many contributions to show")->capture_default_str()->check(CLI::Range(1, 1000));
-  explain->add_option("--threads", o.threads, "Solver threads (0: every core; default 1, see bench/RESULTS.md)")->capture_default_str();
+  explain->add_option("--threads", o.threads, "Solver threads (0: every core; one is faster on a shared machine, see bench/RESULTS.md)")->capture_default_str();
   explain->add_flag("--json", o.json, "Print JSON");
   explain->callback([] { RunExplain(o); });
 }
