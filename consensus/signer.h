@@ -4,10 +4,12 @@
 // cheaper test-only scheme. Implementations must be deterministic: the same inputs give the same
 // answer every time.
 
+#include <map>
 #include <string_view>
 
 #include "common/bytes.h"
 #include "ledger/crypto.h"
+#include "ledger/hash.h"
 
 namespace gongshe::consensus {
 
@@ -44,6 +46,29 @@ class Ed25519Verifier final : public Verifier {
               const ledger::Signature& signature) const override {
     return ledger::Verify(key, domain, chain_id, payload, signature);
   }
+};
+
+// Checks each distinct (key, domain, chain id, payload, signature) once with `inner` and remembers
+// the answer: for simulations and benchmarks where many validators in one process check the same
+// signatures. Its memory grows with the number of distinct signatures seen; not for a node.
+class CachingVerifier final : public Verifier {
+ public:
+  explicit CachingVerifier(const Verifier& inner) : inner_(inner) {}
+  bool Verify(const ledger::PublicKey& key, std::string_view domain, std::string_view chain_id, ByteView payload,
+              const ledger::Signature& signature) const override {
+    const uint8_t sizes[2] = {static_cast<uint8_t>(domain.size()), static_cast<uint8_t>(chain_id.size())};
+    const ledger::Hash cache_key =
+        ledger::Sha256({key, sizes, AsBytes(domain), AsBytes(chain_id), payload, signature});
+    auto it = cache_.find(cache_key);
+    if (it != cache_.end()) return it->second;
+    const bool ok = inner_.Verify(key, domain, chain_id, payload, signature);
+    cache_.emplace(cache_key, ok);
+    return ok;
+  }
+
+ private:
+  const Verifier& inner_;
+  mutable std::map<ledger::Hash, bool> cache_;
 };
 
 }  // namespace gongshe::consensus

@@ -89,26 +89,6 @@ class FastVerifier final : public consensus::Verifier {
   std::map<PublicKey, std::array<uint8_t, 32>> seeds_;
 };
 
-// Verifies each distinct (key, domain, chain, payload, signature) once per run.
-class CachingVerifier final : public consensus::Verifier {
- public:
-  explicit CachingVerifier(const consensus::Verifier& inner) : inner_(inner) {}
-  bool Verify(const PublicKey& key, std::string_view domain, std::string_view chain_id, ByteView payload,
-              const Signature& signature) const override {
-    const uint8_t sizes[2] = {static_cast<uint8_t>(domain.size()), static_cast<uint8_t>(chain_id.size())};
-    const Hash cache_key = ledger::Sha256({key, sizes, AsBytes(domain), AsBytes(chain_id), payload, signature});
-    auto it = cache_.find(cache_key);
-    if (it != cache_.end()) return it->second;
-    const bool ok = inner_.Verify(key, domain, chain_id, payload, signature);
-    cache_.emplace(cache_key, ok);
-    return ok;
-  }
-
- private:
-  const consensus::Verifier& inner_;
-  mutable std::map<Hash, bool> cache_;
-};
-
 std::string Short(const std::string& bytes) { return ToHex(AsBytes(bytes.substr(0, 3))); }
 std::string Short(const Hash& h) { return ToHex(ByteView(h.data(), 3)); }
 
@@ -285,7 +265,7 @@ class Simulation {
     inner_verifier_ = options_.signer == SignerKind::kFast
                           ? static_cast<const consensus::Verifier*>(&fast_)
                           : static_cast<const consensus::Verifier*>(&ed25519_);
-    verifier_ = std::make_unique<CachingVerifier>(*inner_verifier_);
+    verifier_ = std::make_unique<consensus::CachingVerifier>(*inner_verifier_);
 
     auto add_node = [&](uint32_t key_index, bool twin) {
       Node node;
@@ -889,7 +869,7 @@ class Simulation {
   FastVerifier fast_;
   consensus::Ed25519Verifier ed25519_;
   const consensus::Verifier* inner_verifier_ = nullptr;
-  std::unique_ptr<CachingVerifier> verifier_;
+  std::unique_ptr<consensus::CachingVerifier> verifier_;
   std::unique_ptr<consensus::ValidatorSet> set_;
   consensus::EpochInfo epoch_;
   std::vector<Node> nodes_;
