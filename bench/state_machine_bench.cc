@@ -21,7 +21,7 @@
 #include <vector>
 
 #include "ledger/ledger.h"
-#include "ledger/transaction.h"
+#include "ledger/tx_builder.h"
 
 namespace gongshe::ledger {
 namespace {
@@ -74,12 +74,7 @@ class Workload {
     std::vector<std::string> txs;
     for (const auto* group : {&members_, &stores_, &workplaces_}) {
       v1::Role role = group == &members_ ? v1::ROLE_MEMBER : group == &stores_ ? v1::ROLE_STORE : v1::ROLE_WORKPLACE;
-      for (const KeyPair& k : *group) {
-        v1::TxBody body = Body(registrar_, 0);
-        body.mutable_register_account()->set_public_key(Raw(k.public_key()));
-        body.mutable_register_account()->set_role(role);
-        txs.push_back(SignTx(body, registrar_));
-      }
+      for (const KeyPair& k : *group) txs.push_back(builder_.Register(registrar_, Nonce(0), k.public_key(), role));
     }
     for (const KeyPair& m : members_) txs.push_back(Issue(m, 1'000'000));
     std::vector<std::vector<std::string>> blocks;
@@ -97,21 +92,13 @@ class Workload {
       if (kind < 4) {
         txs.push_back(Issue(members_[m], 1 + rng_() % 5000));
       } else if (kind < 7) {
-        v1::TxBody body = Body(members_[m], 100 + m);
-        v1::RedeemVouchers* r = body.mutable_redeem_vouchers();
-        r->set_voucher_class(v1::VOUCHER_CLASS_CONSUMPTION);
-        r->set_amount_milli(1 + rng_() % 100);
-        r->set_category("bread");
+        int64_t amount = 1 + rng_() % 100;
         const KeyPair& store = stores_[rng_() % stores_.size()];
-        r->set_store(Raw(store.public_key()));
-        txs.push_back(SignTx(body, members_[m], &store));
+        txs.push_back(builder_.Redeem(members_[m], Nonce(100 + m), store, v1::VOUCHER_CLASS_CONSUMPTION, amount, "bread"));
       } else {
         size_t w = rng_() % workplaces_.size();
-        v1::TxBody body = Body(workplaces_[w], 3 + w);
-        body.mutable_attendance()->set_member(Raw(members_[m].public_key()));
-        body.mutable_attendance()->set_shift_start_s(now_s);
-        body.mutable_attendance()->set_minutes(1 + rng_() % 60);
-        txs.push_back(SignTx(body, workplaces_[w]));
+        uint32_t minutes = 1 + rng_() % 60;
+        txs.push_back(builder_.Attend(workplaces_[w], Nonce(3 + w), members_[m].public_key(), now_s, minutes));
       }
     }
     return txs;
@@ -121,28 +108,17 @@ class Workload {
 
  private:
   // Nonce slots: 0 registrar, 1 issuer, 3.. workplaces, 100.. members.
-  v1::TxBody Body(const KeyPair&, size_t slot) {
-    v1::TxBody body;
-    body.set_version(1);
-    body.set_chain_id(kChain);
-    body.set_nonce(++nonces_[slot]);
-    return body;
-  }
+  uint64_t Nonce(size_t slot) { return ++nonces_[slot]; }
 
   std::string Issue(const KeyPair& member, int64_t amount) {
-    v1::TxBody body = Body(issuer_, 1);
-    v1::IssueVouchers* issue = body.mutable_issue_vouchers();
-    issue->set_voucher_class(v1::VOUCHER_CLASS_CONSUMPTION);
-    issue->set_member(Raw(member.public_key()));
-    issue->set_amount_milli(amount);
-    issue->set_reason("labour");
-    return SignTx(body, issuer_);
+    return builder_.Issue(issuer_, Nonce(1), v1::VOUCHER_CLASS_CONSUMPTION, member.public_key(), amount, "labour");
   }
 
   KeyPair registrar_, issuer_, validator_;
   std::vector<KeyPair> members_, stores_, workplaces_;
   std::vector<uint64_t> nonces_;
   std::mt19937_64 rng_{1};
+  TxBuilder builder_{kChain};
 };
 
 // This thread's CPU time in seconds.

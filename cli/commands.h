@@ -15,4 +15,22 @@ void AddPlanCommands(CLI::App& app);
 // Adds `gongshe law ...`: check, test and run law modules (cli/law_command.cc).
 void AddLawCommands(CLI::App& app);
 
+// Adds `gongshe init`: genesis, keys and validator homes of a new network (cli/init_command.cc).
+void AddInitCommand(CLI::App& app);
+
+// Adds `gongshe node --home DIR`: one validator until SIGINT/SIGTERM (cli/node_command.cc).
+void AddNodeCommand(CLI::App& app);
+
+// Adds `gongshe devnet`: N validator processes on loopback until Ctrl-C (cli/devnet_command.cc).
+void AddDevnetCommand(CLI::App& app);
+
+// Adds `gongshe key gen|show`: key files (cli/key_command.cc).
+void AddKeyCommands(CLI::App& app);
+
+// Adds `gongshe tx ...`: sign and submit transactions to a node's API (cli/tx_command.cc).
+void AddTxCommands(CLI::App& app);
+
+// Adds `gongshe query ...`: read a node's ledger through its API (cli/query_command.cc).
+void AddQueryCommands(CLI::App& app);
+
 }  // namespace gongshe::cli

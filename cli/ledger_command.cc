@@ -12,7 +12,7 @@
 #include "ledger/ledger.h"
 #include "ledger/state.h"
 #include "ledger/state_tree.h"
-#include "ledger/transaction.h"
+#include "ledger/tx_builder.h"
 
 namespace gongshe::cli {
 namespace {
@@ -32,13 +32,6 @@ KeyPair NamedKey(const std::string& name) {
 }
 
 std::string Raw(const KeyPair& k) { return std::string(AsChars(k.public_key())); }
-
-std::string Credits(int64_t milli) {
-  char buf[48];
-  std::snprintf(buf, sizeof buf, "%s%lld.%03lld", milli < 0 ? "-" : "", static_cast<long long>(std::llabs(milli) / 1000),
-                static_cast<long long>(std::llabs(milli) % 1000));
-  return buf;
-}
 
 class Demo {
  public:
@@ -123,46 +116,24 @@ class Demo {
   }
 
  private:
-  v1::TxBody Body(const KeyPair& signer) {
-    v1::TxBody body;
-    body.set_version(1);
-    body.set_chain_id(kChainId);
+  // The signer's next nonce, counting transactions built for the next block.
+  uint64_t Nonce(const KeyPair& signer) {
     std::optional<v1::Account> account = State().Account(signer.public_key());
-    body.set_nonce((account ? account->nonce() : 0) + 1 + pending_[signer.public_key()]++);
-    return body;
+    return (account ? account->nonce() : 0) + 1 + pending_[signer.public_key()]++;
   }
   ledger::State State() { return ledger::State(ledger_->state(), scratch_); }
 
   std::string Register(const KeyPair& registrar, const KeyPair& key, v1::Role role) {
-    v1::TxBody body = Body(registrar);
-    body.mutable_register_account()->set_public_key(Raw(key));
-    body.mutable_register_account()->set_role(role);
-    return ledger::SignTx(body, registrar);
+    return builder_.Register(registrar, Nonce(registrar), key.public_key(), role);
   }
   std::string Attend(const KeyPair& device, const KeyPair& member, int64_t start_s, uint32_t minutes) {
-    v1::TxBody body = Body(device);
-    body.mutable_attendance()->set_member(Raw(member));
-    body.mutable_attendance()->set_shift_start_s(start_s);
-    body.mutable_attendance()->set_minutes(minutes);
-    return ledger::SignTx(body, device);
+    return builder_.Attend(device, Nonce(device), member.public_key(), start_s, minutes);
   }
   std::string Issue(const KeyPair& issuer, const KeyPair& member, v1::VoucherClass c, int64_t milli, const char* why) {
-    v1::TxBody body = Body(issuer);
-    v1::IssueVouchers* issue = body.mutable_issue_vouchers();
-    issue->set_voucher_class(c);
-    issue->set_member(Raw(member));
-    issue->set_amount_milli(milli);
-    issue->set_reason(why);
-    return ledger::SignTx(body, issuer);
+    return builder_.Issue(issuer, Nonce(issuer), c, member.public_key(), milli, why);
   }
   std::string Redeem(const KeyPair& member, const KeyPair& store, v1::VoucherClass c, int64_t milli, const char* category) {
-    v1::TxBody body = Body(member);
-    v1::RedeemVouchers* redeem = body.mutable_redeem_vouchers();
-    redeem->set_voucher_class(c);
-    redeem->set_amount_milli(milli);
-    redeem->set_category(category);
-    redeem->set_store(Raw(store));
-    return ledger::SignTx(body, member, &store);
+    return builder_.Redeem(member, Nonce(member), store, c, milli, category);
   }
 
   void Block(std::vector<std::string> txs, const std::vector<std::string>& labels, int64_t time_ms = 0) {
@@ -195,9 +166,9 @@ class Demo {
         bool holds = k.issued_milli() == k.redeemed_milli() + k.expired_milli() + k.outstanding_milli();
         char line[200];
         std::snprintf(line, sizeof line, "   %-26s expiry %2llu: %s = %s + %s + %s  %s", v1::VoucherClass_Name(c).c_str(),
-                      static_cast<unsigned long long>(e), Credits(k.issued_milli()).c_str(),
-                      Credits(k.redeemed_milli()).c_str(), Credits(k.expired_milli()).c_str(),
-                      Credits(k.outstanding_milli()).c_str(), holds ? "holds" : "BROKEN");
+                      static_cast<unsigned long long>(e), ledger::FormatCredits(k.issued_milli()).c_str(),
+                      ledger::FormatCredits(k.redeemed_milli()).c_str(), ledger::FormatCredits(k.expired_milli()).c_str(),
+                      ledger::FormatCredits(k.outstanding_milli()).c_str(), holds ? "holds" : "BROKEN");
         Say(line);
         cohorts << (first ? "" : ",") << "{\"class\":\"" << v1::VoucherClass_Name(c) << "\",\"expiry_epoch\":" << e
                 << ",\"issued_milli\":" << k.issued_milli() << ",\"redeemed_milli\":" << k.redeemed_milli()
@@ -240,6 +211,7 @@ class Demo {
   ledger::MemKv scratch_;
   int64_t time_ms_;
   std::map<ledger::PublicKey, uint64_t> pending_;
+  ledger::TxBuilder builder_{kChainId};
 };
 
 }  // namespace

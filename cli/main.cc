@@ -15,6 +15,12 @@ int main(int argc, char** argv) {
   gongshe::cli::AddLedgerCommands(app);
   gongshe::cli::AddPlanCommands(app);
   gongshe::cli::AddLawCommands(app);
+  gongshe::cli::AddInitCommand(app);
+  gongshe::cli::AddNodeCommand(app);
+  gongshe::cli::AddDevnetCommand(app);
+  gongshe::cli::AddKeyCommands(app);
+  gongshe::cli::AddTxCommands(app);
+  gongshe::cli::AddQueryCommands(app);
   CLI11_PARSE(app, argc, argv);
   if (argc == 1) std::printf("%s", app.help().c_str());
   return 0;

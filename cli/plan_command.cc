@@ -7,6 +7,7 @@
 #include <sstream>
 
 #include "cli/commands.h"
+#include "common/file.h"
 #include "planner/fixed_point.h"
 #include "planner/plan.h"
 

@@ -354,15 +354,7 @@ bool Core::SafeToVote(const BlockRecord& record) const {
 
 void Core::MaybeVote(BlockRecord& record) {
   if (!IsValidator() || record.committed || record.block.round() != current_round_ || !SafeToVote(record)) return;
-  if (!record.valid.has_value()) {
-    if (!record.execution_requested) {
-      record.execution_requested = true;
-      Emit(ExecuteBlock{record.id, record.parent_id, record.block.height(),
-                        Bytes(record.block.payload().begin(), record.block.payload().end()),
-                        MustHash(record.block.payload_hash())});
-    }
-    return;
-  }
+  if (!record.valid.has_value()) return;  // asked for when the block entered the tree
   if (!*record.valid) return;
 
   const v1::ConsensusBlock& block = record.block;
@@ -685,7 +677,20 @@ Core::BlockRecord* Core::Insert(const v1::ConsensusBlock& block, const BlockId& 
   record.block = block;
   record.id = id;
   record.parent_id = MustHash(block.parent_id());
+  RequestExecution(record);
   return &record;
+}
+
+// Every block entering the tree is executed, not only those this validator votes for: a later
+// block can only be checked (or proposed on) once its ancestors' effects are known, and a
+// validator that missed a round (restarting, partitioned) must still be able to vote on the next.
+// Parents enter the tree before their children, so requests come in chain order.
+void Core::RequestExecution(BlockRecord& record) {
+  if (record.committed || record.execution_requested) return;
+  record.execution_requested = true;
+  Emit(ExecuteBlock{record.id, record.parent_id, record.block.height(),
+                    Bytes(record.block.payload().begin(), record.block.payload().end()),
+                    MustHash(record.block.payload_hash())});
 }
 
 void Core::Prune() {
@@ -733,7 +738,7 @@ void Core::Fetch(const BlockId& id, const v1::QuorumCert* qc, std::optional<uint
   Send(fetch_->peers.front(), message);
 }
 
-Status Core::HandleBlockRequest(const PublicKey& from, const v1::BlockRequest& request) {
+Status Core::HandleBlockRequest(const PublicKey& from, const v1::FetchBlocksRequest& request) {
   std::optional<Hash> id = HashField(request.block_id());
   if (!id) return Reject("BAD_REQUEST", "block id must be 32 bytes");
   std::vector<const v1::ConsensusBlock*> chain;  // descending heights
@@ -747,7 +752,7 @@ Status Core::HandleBlockRequest(const PublicKey& from, const v1::BlockRequest& r
   if (chain.empty()) return Reject("NOT_FOUND", "requested block is not held");
   v1::ConsensusMessage message;
   message.set_version(kVersion);
-  v1::BlockResponse* response = message.mutable_block_response();
+  v1::FetchBlocksResponse* response = message.mutable_block_response();
   size_t bytes = 0;
   for (auto it = chain.rbegin(); it != chain.rend() && response->blocks_size() < static_cast<int>(kMaxBlocksPerResponse);
        ++it) {
@@ -759,7 +764,7 @@ Status Core::HandleBlockRequest(const PublicKey& from, const v1::BlockRequest& r
   return Status::Ok();
 }
 
-Status Core::HandleBlockResponse(const v1::BlockResponse& response) {
+Status Core::HandleBlockResponse(const v1::FetchBlocksResponse& response) {
   if (!fetch_) return Reject("UNSOLICITED", "no block request outstanding");
   const int count = response.blocks_size();
   if (count == 0 || static_cast<size_t>(count) > kMaxBlocksPerResponse) {

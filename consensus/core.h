@@ -108,7 +108,8 @@ struct RequestPayload {  // answer with OnPayloadReady(request, ...)
   uint64_t height = 0;
   BlockId parent_id{};
 };
-struct ExecuteBlock {  // check the payload on top of its parent; answer with OnBlockExecuted
+struct ExecuteBlock {  // for every block entering the tree, parents first: check the payload on top of
+                      // its parent, and answer with OnBlockExecuted
   BlockId block_id{};
   BlockId parent_id{};
   uint64_t height = 0;
@@ -195,8 +196,8 @@ class Core {
   Status HandleProposal(const v1::Proposal& proposal);
   Status HandleVote(const v1::Vote& vote);
   Status HandleTimeout(const v1::Timeout& timeout);
-  Status HandleBlockRequest(const PublicKey& from, const v1::BlockRequest& request);
-  Status HandleBlockResponse(const v1::BlockResponse& response);
+  Status HandleBlockRequest(const PublicKey& from, const v1::FetchBlocksRequest& request);
+  Status HandleBlockResponse(const v1::FetchBlocksResponse& response);
 
   // Certificates.
   Status CheckQc(const v1::QuorumCert& qc);
@@ -220,6 +221,7 @@ class Core {
   bool ParentKnown(const BlockId& parent_id, uint64_t height) const;
   Status CheckBlockShape(const v1::ConsensusBlock& block, BlockId* id) const;
   BlockRecord* Insert(const v1::ConsensusBlock& block, const BlockId& id);
+  void RequestExecution(BlockRecord& record);
   void Prune();
   void Fetch(const BlockId& id, const v1::QuorumCert* qc, std::optional<uint32_t> preferred_peer);
   void RetryPendingWork();

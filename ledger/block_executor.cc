@@ -20,13 +20,6 @@ Hash RecordHash(const State& state, const std::string& key) {
 
 std::string HashBytes(const Hash& h) { return std::string(AsChars(h)); }
 
-Hash TxRoot(const google::protobuf::RepeatedPtrField<std::string>& txs) {
-  std::vector<Hash> leaves;
-  leaves.reserve(txs.size());
-  for (const std::string& tx : txs) leaves.push_back(LeafHash(AsBytes(tx)));
-  return MerkleRoot(leaves);
-}
-
 uint64_t PeriodAt(int64_t time_ms, int64_t genesis_time_ms, int64_t period_ms) {
   GS_ASSERT(time_ms >= genesis_time_ms && period_ms > 0);
   return static_cast<uint64_t>((time_ms - genesis_time_ms) / period_ms);
@@ -77,6 +70,13 @@ void ApplyOne(const std::string& bytes, bool signature_ok, std::string_view chai
 }
 
 }  // namespace
+
+Hash TxRoot(const google::protobuf::RepeatedPtrField<std::string>& txs) {
+  std::vector<Hash> leaves;
+  leaves.reserve(txs.size());
+  for (const std::string& tx : txs) leaves.push_back(LeafHash(AsBytes(tx)));
+  return MerkleRoot(leaves);
+}
 
 std::string LastBlockHashKey() { return SpaceKey(KeySpace::kMeta, AsBytes("last-block-hash")); }
 

@@ -35,6 +35,9 @@ struct ChainTip {
 
 ChainTip ReadChainTip(const KvReader& reader);
 
+// The RFC 9162 root over a block's transaction bytes (the header's tx_root).
+Hash TxRoot(const google::protobuf::RepeatedPtrField<std::string>& txs);
+
 // The hash of the last applied block is kept outside the state (so the state root depends only on
 // what transactions did), under this key in KeySpace::kMeta; the history tree commits to it.
 std::string LastBlockHashKey();

@@ -23,6 +23,8 @@ enum class KeySpace : uint8_t {
   kCertificate = 'C',   // commit certificates by height
   kResults = 'R',       // block results by height
   kMeta = 'M',          // chain metadata (last applied height, ...)
+  kTxIndex = 'T',       // transaction id -> (height, index) of committed transactions
+  kNodeRecord = 'X',    // records of the node around the ledger (consensus safety state, ...)
 };
 
 // A key in `space`: the space byte followed by `rest`.
@@ -79,18 +81,23 @@ class MemKv final : public KvReader, public KvWriter {
 
 // Pending writes over a base reader: reads see the pending writes first. Nothing reaches the base
 // until the owner replays `writes()` into a real batch. A deleted key is held as nullopt.
+// Overlays stack: a block executed on top of an uncommitted parent reads through the parent's
+// overlay, and is rebased onto the store once the parent's writes are committed there.
 class Overlay final : public KvReader, public KvWriter {
  public:
-  explicit Overlay(const KvReader& base) : base_(base) {}
+  explicit Overlay(const KvReader& base) : base_(&base) {}
+
+  // Reads through `base` from now on; it must read exactly what the old base read.
+  void Rebase(const KvReader& base) { base_ = &base; }
 
   std::optional<std::string> Get(const std::string& key) const override {
     auto it = writes_.find(key);
     if (it != writes_.end()) return it->second;
-    return base_.Get(key);
+    return base_->Get(key);
   }
   std::optional<std::string_view> GetView(const std::string& key, std::string& scratch) const override {
     auto it = writes_.find(key);
-    if (it == writes_.end()) return base_.GetView(key, scratch);
+    if (it == writes_.end()) return base_->GetView(key, scratch);
     if (!it->second) return std::nullopt;
     return std::string_view(*it->second);
   }
@@ -110,7 +117,7 @@ class Overlay final : public KvReader, public KvWriter {
   }
 
  private:
-  const KvReader& base_;
+  const KvReader* base_;
   std::map<std::string, std::optional<std::string>> writes_;
 };
 

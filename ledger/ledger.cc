@@ -18,7 +18,77 @@ std::string HeightKey(KeySpace space, uint64_t height) {
 
 Status StorageError(const rocksdb::Status& status) { return {"STORAGE", status.ToString()}; }
 
+std::string TxIndexKey(const Hash& tx_id) { return SpaceKey(KeySpace::kTxIndex, tx_id); }
+
+std::string NodeRecordKey(const std::string& key) { return SpaceKey(KeySpace::kNodeRecord, AsBytes(key)); }
+
+// A stored record at `key`, parsed; a record that does not parse means the store is corrupt.
+template <typename M>
+std::optional<M> ReadRecord(const KvReader& reader, const std::string& key) {
+  std::optional<std::string> bytes = reader.Get(key);
+  if (!bytes) return std::nullopt;
+  M record;
+  GS_ASSERT(record.ParseFromString(*bytes));
+  return record;
+}
+
+std::optional<TxLocation> ReadTxLocation(const KvReader& reader, const Hash& tx_id) {
+  std::optional<std::string> bytes = reader.Get(TxIndexKey(tx_id));
+  if (!bytes) return std::nullopt;
+  GS_ASSERT(bytes->size() == 12);
+  const ByteView view = AsBytes(*bytes);
+  TxLocation location;
+  for (int i = 0; i < 8; ++i) location.height = location.height << 8 | view[i];
+  for (int i = 8; i < 12; ++i) location.index = location.index << 8 | view[i];
+  return location;
+}
+
+std::string EncodeTxLocation(uint64_t height, uint32_t index) {
+  Bytes bytes;
+  AppendBigEndian64(bytes, height);
+  for (int shift = 24; shift >= 0; shift -= 8) bytes.push_back(static_cast<uint8_t>(index >> shift));
+  return std::string(AsChars(bytes));
+}
+
 }  // namespace
+
+// Reads through a RocksDB snapshot: thread-safe and consistent, with no cache.
+class Ledger::RocksSnapshot final : public LedgerSnapshot, private KvReader {
+ public:
+  explicit RocksSnapshot(rocksdb::DB& db) : db_(db), snapshot_(db.GetSnapshot()) {
+    MemKv unused;
+    height_ = State(*this, unused).ChainState().height();
+  }
+  ~RocksSnapshot() override { db_.ReleaseSnapshot(snapshot_); }
+
+  uint64_t height() const override { return height_; }
+  const KvReader& state() const override { return *this; }
+  std::optional<v1::Block> BlockAt(uint64_t height) const override {
+    return ReadRecord<v1::Block>(*this, HeightKey(KeySpace::kBlock, height));
+  }
+  std::optional<v1::BlockResults> ResultsAt(uint64_t height) const override {
+    return ReadRecord<v1::BlockResults>(*this, HeightKey(KeySpace::kResults, height));
+  }
+  std::optional<v1::CommitCertificate> CertificateAt(uint64_t height) const override {
+    return ReadRecord<v1::CommitCertificate>(*this, HeightKey(KeySpace::kCertificate, height));
+  }
+  std::optional<TxLocation> FindTx(const Hash& tx_id) const override { return ReadTxLocation(*this, tx_id); }
+
+ private:
+  std::optional<std::string> Get(const std::string& key) const override {
+    rocksdb::ReadOptions options;
+    options.snapshot = snapshot_;
+    std::string value;
+    rocksdb::Status status = db_.Get(options, key, &value);
+    GS_ASSERT(status.ok() || status.IsNotFound());
+    if (!status.ok()) return std::nullopt;
+    return value;
+  }
+
+  rocksdb::DB& db_;
+  const rocksdb::Snapshot* const snapshot_;
+  uint64_t height_ = 0;
+};
 
 // Reads the committed state from RocksDB through a read-through cache of recent keys (present or
 // absent). Only Commit changes what is committed, and it updates the cache with the same batch, so
@@ -84,7 +154,7 @@ Result<std::unique_ptr<Ledger>> Ledger::Open(const std::string& dir, const Genes
   if (!ledger->reader_->Get(ChainConfigKey())) {
     Overlay writes(*ledger->reader_);
     WriteGenesisState(genesis, writes);
-    GS_RETURN_IF_ERROR(ledger->Commit(writes));
+    GS_RETURN_IF_ERROR(ledger->Commit({&writes}));
   } else {
     ledger->tip_ = ReadChainTip(*ledger->reader_);
   }
@@ -102,45 +172,96 @@ Result<v1::BlockResults> Ledger::Apply(const v1::Block& block, const SignatureRe
   Overlay writes(*reader_);
   Result<v1::BlockResults> results = ExecuteBlock(block, signatures, writes);
   if (!results.ok()) return results;
-  uint64_t height = tip_.state.height() + 1;
-  std::string block_bytes, results_bytes;
-  GS_ASSERT(block.SerializeToString(&block_bytes) && results->SerializeToString(&results_bytes));
-  writes.Put(HeightKey(KeySpace::kBlock, height), std::move(block_bytes));
-  writes.Put(HeightKey(KeySpace::kResults, height), std::move(results_bytes));
-  GS_RETURN_IF_ERROR(Commit(writes));
-  GS_ASSERT(tip_.state.height() == height);
+  GS_RETURN_IF_ERROR(CommitExecuted(block, *results, writes, nullptr, {}));
   return results;
 }
 
-Status Ledger::Commit(const Overlay& writes) {
+Status Ledger::CommitExecuted(const v1::Block& block, const v1::BlockResults& results, const Overlay& executed,
+                              const v1::CommitCertificate* certificate, const NodeRecords& records) {
+  const uint64_t height = tip_.state.height() + 1;
+  Overlay own(*reader_);
+  PutBlockRecords(block, results, certificate, records, own);
+  GS_RETURN_IF_ERROR(Commit({&executed, &own}));
+  // The executed overlay carried the new chain state: the block really was the next one.
+  GS_ASSERT(tip_.state.height() == height);
+  return Status::Ok();
+}
+
+void Ledger::PutBlockRecords(const v1::Block& block, const v1::BlockResults& results,
+                             const v1::CommitCertificate* certificate, const NodeRecords& records,
+                             Overlay& out) const {
+  const uint64_t height = tip_.state.height() + 1;
+  GS_ASSERT(results.results_size() == block.txs_size());
+  std::string block_bytes, results_bytes;
+  GS_ASSERT(block.SerializeToString(&block_bytes) && results.SerializeToString(&results_bytes));
+  out.Put(HeightKey(KeySpace::kBlock, height), std::move(block_bytes));
+  out.Put(HeightKey(KeySpace::kResults, height), std::move(results_bytes));
+  for (int i = 0; i < block.txs_size(); ++i) {
+    out.Put(TxIndexKey(Sha256(AsBytes(block.txs(i)))), EncodeTxLocation(height, static_cast<uint32_t>(i)));
+  }
+  if (certificate) {
+    std::string bytes;
+    GS_ASSERT(certificate->SerializeToString(&bytes));
+    out.Put(HeightKey(KeySpace::kCertificate, height), std::move(bytes));
+  }
+  for (const auto& [key, value] : records) {
+    if (value) out.Put(NodeRecordKey(key), *value);
+    else out.Delete(NodeRecordKey(key));
+  }
+}
+
+Status Ledger::Commit(std::initializer_list<const Overlay*> writes) {
   rocksdb::WriteBatch batch;
-  for (const auto& [key, value] : writes.writes()) {
-    rocksdb::Status status = value ? batch.Put(key, *value) : batch.Delete(key);
-    if (!status.ok()) return StorageError(status);
+  for (const Overlay* overlay : writes) {
+    for (const auto& [key, value] : overlay->writes()) {
+      rocksdb::Status status = value ? batch.Put(key, *value) : batch.Delete(key);
+      if (!status.ok()) return StorageError(status);
+    }
   }
   rocksdb::WriteOptions options;
   options.sync = true;
   rocksdb::Status status = db_->Write(options, &batch);
   if (!status.ok()) return StorageError(status);
-  reader_->Committed(writes);
+  for (const Overlay* overlay : writes) reader_->Committed(*overlay);
   tip_ = ReadChainTip(*reader_);
   return Status::Ok();
 }
 
+Status Ledger::PutNodeRecords(const NodeRecords& records) {
+  Overlay writes(*reader_);
+  for (const auto& [key, value] : records) {
+    if (value) writes.Put(NodeRecordKey(key), *value);
+    else writes.Delete(NodeRecordKey(key));
+  }
+  return Commit({&writes});
+}
+
+std::optional<std::string> Ledger::NodeRecord(const std::string& key) const { return reader_->Get(NodeRecordKey(key)); }
+
+std::vector<std::pair<std::string, std::string>> Ledger::NodeRecordsWithPrefix(const std::string& prefix,
+                                                                               size_t limit) const {
+  const std::string start = NodeRecordKey(prefix);
+  std::vector<std::pair<std::string, std::string>> out;
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions()));
+  for (it->Seek(start); it->Valid() && out.size() < limit && it->key().starts_with(start); it->Next()) {
+    out.emplace_back(it->key().ToString().substr(1), it->value().ToString());
+  }
+  GS_ASSERT(it->status().ok());
+  return out;
+}
+
+std::optional<v1::CommitCertificate> Ledger::CertificateAt(uint64_t height) const {
+  return ReadRecord<v1::CommitCertificate>(*reader_, HeightKey(KeySpace::kCertificate, height));
+}
+
+std::shared_ptr<const LedgerSnapshot> Ledger::Snapshot() const { return std::make_shared<RocksSnapshot>(*db_); }
+
 std::optional<v1::Block> Ledger::BlockAt(uint64_t height) const {
-  std::optional<std::string> bytes = reader_->Get(HeightKey(KeySpace::kBlock, height));
-  if (!bytes) return std::nullopt;
-  v1::Block block;
-  GS_ASSERT(block.ParseFromString(*bytes));
-  return block;
+  return ReadRecord<v1::Block>(*reader_, HeightKey(KeySpace::kBlock, height));
 }
 
 std::optional<v1::BlockResults> Ledger::ResultsAt(uint64_t height) const {
-  std::optional<std::string> bytes = reader_->Get(HeightKey(KeySpace::kResults, height));
-  if (!bytes) return std::nullopt;
-  v1::BlockResults results;
-  GS_ASSERT(results.ParseFromString(*bytes));
-  return results;
+  return ReadRecord<v1::BlockResults>(*reader_, HeightKey(KeySpace::kResults, height));
 }
 
 const KvReader& Ledger::state() const { return *reader_; }

@@ -7,6 +7,8 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "common/status.h"
 #include "gongshe/v1/block.pb.h"
@@ -20,6 +22,31 @@ class DB;
 }
 
 namespace gongshe::ledger {
+
+// Where a committed transaction is: its block height and index in the block.
+struct TxLocation {
+  uint64_t height = 0;
+  uint32_t index = 0;
+};
+
+// Records the node keeps beside the ledger in the same store (KeySpace::kNodeRecord): consensus
+// safety state, consensus blocks. Keys are given without the space byte; nullopt deletes.
+using NodeRecords = std::vector<std::pair<std::string, std::optional<std::string>>>;
+
+// A consistent, read-only view of the committed ledger at one height. Unlike Ledger, it may be
+// used from any thread while blocks are being committed. Release it before the Ledger.
+class LedgerSnapshot {
+ public:
+  virtual ~LedgerSnapshot() = default;
+  virtual uint64_t height() const = 0;
+  virtual const KvReader& state() const = 0;
+  virtual std::optional<v1::Block> BlockAt(uint64_t height) const = 0;
+  virtual std::optional<v1::BlockResults> ResultsAt(uint64_t height) const = 0;
+  // The commit certificate stored with a block that was certified directly (the last block of
+  // each commit); nullopt for blocks certified through a descendant.
+  virtual std::optional<v1::CommitCertificate> CertificateAt(uint64_t height) const = 0;
+  virtual std::optional<TxLocation> FindTx(const Hash& tx_id) const = 0;
+};
 
 class Ledger {
  public:
@@ -39,6 +66,23 @@ class Ledger {
   Result<v1::BlockResults> Apply(const v1::Block& block, const SignatureResults& signatures);
   Result<v1::BlockResults> Apply(const v1::Block& block);
 
+  // Commits a block that ExecuteBlock already ran into `executed` (on a node, ahead of commit),
+  // with `results` from that run. `executed` must have read exactly the committed state: directly,
+  // or through overlays of ancestors that are committed now. `certificate` (when the block is
+  // certified directly) and node `records` go into the same atomic, synced write.
+  Status CommitExecuted(const v1::Block& block, const v1::BlockResults& results, const Overlay& executed,
+                        const v1::CommitCertificate* certificate, const NodeRecords& records);
+
+  // Node records outside any block: one atomic, synced write (durable when this returns OK).
+  Status PutNodeRecords(const NodeRecords& records);
+  std::optional<std::string> NodeRecord(const std::string& key) const;
+  // Every node record whose key starts with `prefix`, in key order, at most `limit`.
+  std::vector<std::pair<std::string, std::string>> NodeRecordsWithPrefix(const std::string& prefix,
+                                                                         size_t limit) const;
+
+  std::optional<v1::CommitCertificate> CertificateAt(uint64_t height) const;
+  std::shared_ptr<const LedgerSnapshot> Snapshot() const;
+
   // Committed blocks and their results, by height (1 .. height()).
   std::optional<v1::Block> BlockAt(uint64_t height) const;
   std::optional<v1::BlockResults> ResultsAt(uint64_t height) const;
@@ -48,9 +92,13 @@ class Ledger {
 
  private:
   class RocksReader;
+  class RocksSnapshot;
   Ledger(std::unique_ptr<rocksdb::DB> db);
-  // Writes `writes` in one atomic, synced batch and refreshes the tip.
-  Status Commit(const Overlay& writes);
+  // The block's own records (block, results, transaction index, certificate, node records).
+  void PutBlockRecords(const v1::Block& block, const v1::BlockResults& results,
+                       const v1::CommitCertificate* certificate, const NodeRecords& records, Overlay& out) const;
+  // Writes every overlay's writes in one atomic, synced batch and refreshes the tip.
+  Status Commit(std::initializer_list<const Overlay*> writes);
 
   std::unique_ptr<rocksdb::DB> db_;
   std::unique_ptr<RocksReader> reader_;

@@ -7,6 +7,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "ledger/admission.h"
 #include "ledger/state.h"
 
 namespace gongshe::ledger {
@@ -18,8 +19,6 @@ constexpr std::array kVoucherClasses = {v1::VOUCHER_CLASS_GUARANTEE, v1::VOUCHER
 bool IsVoucherClass(v1::VoucherClass c) {
   return std::find(kVoucherClasses.begin(), kVoucherClasses.end(), c) != kVoucherClasses.end();
 }
-
-std::string RoleName(v1::Role role) { return v1::Role_Name(role); }
 
 Status BadField(std::string message) { return {"BAD_FIELD", std::move(message)}; }
 
@@ -213,12 +212,6 @@ Result<const v1::Account*> ActiveMember(Records& state, const PublicKey& key) {
   return account;
 }
 
-Status RequireRole(const v1::Account& signer, v1::Role role, const char* action) {
-  if (signer.role() == role) return Status::Ok();
-  return {"UNAUTHORIZED", std::string("only a ") + RoleName(role) + " may " + action + "; the signer is a " +
-                              RoleName(signer.role())};
-}
-
 Status CheckAmount(int64_t amount) {
   if (amount <= 0 || amount > kMaxAmountMilli) {
     return BadField("amount_milli must be between 1 and " + std::to_string(kMaxAmountMilli));
@@ -252,7 +245,6 @@ v1::Lot& LotExpiringAt(v1::Balance& balance, uint64_t expiry) {
 
 Status Register(const v1::RegisterAccount& action, const v1::Account& signer, const BlockContext& context,
                 Records& state) {
-  GS_RETURN_IF_ERROR(RequireRole(signer, v1::ROLE_COMMUNE, "register accounts"));
   Result<PublicKey> key = KeyField(action.public_key(), "public_key");
   if (!key.ok()) return key.status();
   switch (action.role()) {
@@ -275,7 +267,6 @@ Status Register(const v1::RegisterAccount& action, const v1::Account& signer, co
 }
 
 Status Retire(const v1::RetireAccount& action, const v1::Account& signer, Records& state) {
-  GS_RETURN_IF_ERROR(RequireRole(signer, v1::ROLE_COMMUNE, "retire accounts"));
   Result<PublicKey> key = KeyField(action.public_key(), "public_key");
   if (!key.ok()) return key.status();
   const v1::Account* account = state.Account(*key);
@@ -292,9 +283,7 @@ Status Retire(const v1::RetireAccount& action, const v1::Account& signer, Record
   return Status::Ok();
 }
 
-Status RecordAttendance(const v1::Attendance& action, const v1::Account& signer, const BlockContext& context,
-                        Records& state) {
-  GS_RETURN_IF_ERROR(RequireRole(signer, v1::ROLE_WORKPLACE, "record attendance"));
+Status RecordAttendance(const v1::Attendance& action, const BlockContext& context, Records& state) {
   Result<PublicKey> member = KeyField(action.member(), "member");
   if (!member.ok()) return member.status();
   Result<const v1::Account*> account = ActiveMember(state, *member);
@@ -324,7 +313,6 @@ Status RecordAttendance(const v1::Attendance& action, const v1::Account& signer,
 
 Status Issue(const v1::IssueVouchers& action, const v1::Account& signer, const BlockContext& context,
              Records& state) {
-  GS_RETURN_IF_ERROR(RequireRole(signer, v1::ROLE_ISSUER, "issue vouchers"));
   GS_RETURN_IF_ERROR(CheckVoucherClass(action.voucher_class()));
   GS_RETURN_IF_ERROR(CheckAmount(action.amount_milli()));
   if (action.reason().size() > kMaxReasonBytes) return BadField("reason is longer than 256 bytes");
@@ -357,9 +345,8 @@ Status Issue(const v1::IssueVouchers& action, const v1::Account& signer, const B
   return Status::Ok();
 }
 
-Status Redeem(const DecodedTx& tx, const v1::Account& signer, const BlockContext& context, Records& state) {
+Status Redeem(const DecodedTx& tx, const BlockContext& context, Records& state) {
   const v1::RedeemVouchers& action = tx.body.redeem_vouchers();
-  GS_RETURN_IF_ERROR(RequireRole(signer, v1::ROLE_MEMBER, "redeem vouchers"));
   GS_RETURN_IF_ERROR(CheckVoucherClass(action.voucher_class()));
   GS_RETURN_IF_ERROR(CheckAmount(action.amount_milli()));
   if (!IsValidCategory(action.category())) return BadField("category must be 1-64 characters of a-z, 0-9, _ and -");
@@ -409,8 +396,7 @@ Status Redeem(const DecodedTx& tx, const v1::Account& signer, const BlockContext
 // The signer must be an active account and the nonce its next one.
 Result<const v1::Account*> CheckSigner(const DecodedTx& tx, Records& state) {
   const v1::Account* account = state.Account(tx.signer);
-  if (!account) return Status{"UNKNOWN_SIGNER", "signer " + ToHex(tx.signer).substr(0, 16) + " is not registered"};
-  if (account->retired()) return Status{"RETIRED_SIGNER", "signer " + ToHex(tx.signer).substr(0, 16) + " is retired"};
+  GS_RETURN_IF_ERROR(CheckActiveSigner(tx.signer, account));
   uint64_t expected = account->nonce() + 1;
   if (tx.body.nonce() < expected) {
     return Status{"NONCE_REPLAYED", "nonce " + std::to_string(tx.body.nonce()) + " was used; next is " +
@@ -423,16 +409,15 @@ Result<const v1::Account*> CheckSigner(const DecodedTx& tx, Records& state) {
   return account;
 }
 
+// The sender rules (admission.h) first, then the action's own checks.
 Status Dispatch(const DecodedTx& tx, const v1::Account& signer, const BlockContext& context, Records& state) {
-  if (tx.cosigner && tx.body.action_case() != v1::TxBody::kRedeemVouchers) {
-    return {"UNEXPECTED_COSIGNATURE", "only redemptions carry a co-signature"};
-  }
+  GS_RETURN_IF_ERROR(CheckSenderMayAct(tx, signer));
   switch (tx.body.action_case()) {
     case v1::TxBody::kRegisterAccount: return Register(tx.body.register_account(), signer, context, state);
     case v1::TxBody::kRetireAccount: return Retire(tx.body.retire_account(), signer, state);
-    case v1::TxBody::kAttendance: return RecordAttendance(tx.body.attendance(), signer, context, state);
+    case v1::TxBody::kAttendance: return RecordAttendance(tx.body.attendance(), context, state);
     case v1::TxBody::kIssueVouchers: return Issue(tx.body.issue_vouchers(), signer, context, state);
-    case v1::TxBody::kRedeemVouchers: return Redeem(tx, signer, context, state);
+    case v1::TxBody::kRedeemVouchers: return Redeem(tx, context, state);
     case v1::TxBody::ACTION_NOT_SET: break;
   }
   return {"UNKNOWN_ACTION", "transaction carries no action"};

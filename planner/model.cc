@@ -4,8 +4,8 @@
 
 #include <algorithm>
 #include <charconv>
-#include <fstream>
 
+#include "common/file.h"
 #include "planner/fixed_point.h"
 
 namespace gongshe::planner {
@@ -326,21 +326,6 @@ Status ParseDemand(std::string_view text, const std::string& label, Economy& e) 
 
 Result<Economy> ParseEconomy(std::string_view matrix, std::string_view products, std::string_view demand) {
   return ParseLabeled(matrix, products, demand, "matrix", "products", "demand");
-}
-
-Result<std::string> ReadFileBytes(const std::string& path, uint64_t max_bytes) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return Status("IO_ERROR", "cannot open " + path);
-  in.seekg(0, std::ios::end);
-  std::streamoff size = in.tellg();
-  if (size < 0) return Status("IO_ERROR", "cannot read " + path);
-  if (static_cast<uint64_t>(size) > max_bytes) {
-    return Status("IO_ERROR", path + " is larger than " + std::to_string(max_bytes) + " bytes");
-  }
-  std::string data(static_cast<size_t>(size), '\0');
-  in.seekg(0);
-  if (!in.read(data.data(), size)) return Status("IO_ERROR", "cannot read " + path);
-  return data;
 }
 
 Result<Economy> LoadEconomy(const std::string& matrix_path, const std::string& products_path,

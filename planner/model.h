@@ -75,9 +75,6 @@ Result<Economy> ParseEconomy(std::string_view matrix, std::string_view products,
 Result<Economy> LoadEconomy(const std::string& matrix_path, const std::string& products_path,
                             const std::string& demand_path);
 
-// Reads a whole file of at most max_bytes. Error code IO_ERROR.
-Result<std::string> ReadFileBytes(const std::string& path, uint64_t max_bytes);
-
 Sha256Digest Sha256Of(ByteView data);
 
 }  // namespace gongshe::planner

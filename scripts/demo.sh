@@ -6,4 +6,5 @@ scripts/install-deps.sh
 GONGSHE_BUILD_TARGET=gongshe scripts/build.sh
 build=${GONGSHE_BUILD_DIR:-build}
 "$build/cli/gongshe" --version
-"$build/cli/gongshe" ledger demo
+# Four validators on 127.0.0.1 in a fresh folder, the guided story through their APIs, then stop.
+"$build/cli/gongshe" devnet --nodes 4 --demo

@@ -1,6 +1,7 @@
 #pragma once
 // An in-memory chain for ledger tests: a genesis with two communes, deterministic keys,
-// transaction builders that track nonces, and block application through ExecuteBlock.
+// transactions built by ledger/tx_builder.h with their nonces tracked, and block application
+// through ExecuteBlock.
 
 #include <gtest/gtest.h>
 
@@ -16,6 +17,7 @@
 #include "ledger/state.h"
 #include "ledger/state_tree.h"
 #include "ledger/transaction.h"
+#include "ledger/tx_builder.h"
 
 namespace gongshe::ledger::testing {
 
@@ -81,56 +83,26 @@ class TestChain {
   uint64_t height() { return state().ChainState().height(); }
 
   // A body from `signer` carrying its next nonce (counting transactions built but not yet applied).
-  v1::TxBody Body(const KeyPair& signer) {
-    v1::TxBody body;
-    body.set_version(1);
-    body.set_chain_id(kChainId);
-    std::optional<v1::Account> account = state().Account(signer.public_key());
-    uint64_t applied = account ? account->nonce() : 0;
-    body.set_nonce(applied + 1 + pending_[signer.public_key()]++);
-    return body;
-  }
+  v1::TxBody Body(const KeyPair& signer) { return builder_.Body(NextNonce(signer)); }
 
   // Gives back the nonce of the last body built for `signer` (its transaction will not be valid).
   void ForgetLastBody(const KeyPair& signer) { --pending_[signer.public_key()]; }
 
   std::string Register(const KeyPair& registrar, const PublicKey& key, v1::Role role) {
-    v1::TxBody body = Body(registrar);
-    body.mutable_register_account()->set_public_key(Bytes32(key));
-    body.mutable_register_account()->set_role(role);
-    return SignTx(body, registrar);
+    return builder_.Register(registrar, NextNonce(registrar), key, role);
   }
   std::string Retire(const KeyPair& registrar, const PublicKey& key) {
-    v1::TxBody body = Body(registrar);
-    body.mutable_retire_account()->set_public_key(Bytes32(key));
-    return SignTx(body, registrar);
+    return builder_.Retire(registrar, NextNonce(registrar), key);
   }
   std::string Issue(const KeyPair& issuer, const PublicKey& member, v1::VoucherClass voucher_class, int64_t amount) {
-    v1::TxBody body = Body(issuer);
-    v1::IssueVouchers* issue = body.mutable_issue_vouchers();
-    issue->set_voucher_class(voucher_class);
-    issue->set_member(Bytes32(member));
-    issue->set_amount_milli(amount);
-    issue->set_reason("test");
-    return SignTx(body, issuer);
+    return builder_.Issue(issuer, NextNonce(issuer), voucher_class, member, amount, "test");
   }
   std::string Redeem(const KeyPair& member, const KeyPair& store, v1::VoucherClass voucher_class, int64_t amount,
                      const std::string& category) {
-    v1::TxBody body = Body(member);
-    v1::RedeemVouchers* redeem = body.mutable_redeem_vouchers();
-    redeem->set_voucher_class(voucher_class);
-    redeem->set_amount_milli(amount);
-    redeem->set_category(category);
-    redeem->set_store(Bytes32(store.public_key()));
-    return SignTx(body, member, &store);
+    return builder_.Redeem(member, NextNonce(member), store, voucher_class, amount, category);
   }
   std::string Attend(const KeyPair& workplace, const PublicKey& member, int64_t shift_start_s, uint32_t minutes) {
-    v1::TxBody body = Body(workplace);
-    v1::Attendance* attendance = body.mutable_attendance();
-    attendance->set_member(Bytes32(member));
-    attendance->set_shift_start_s(shift_start_s);
-    attendance->set_minutes(minutes);
-    return SignTx(body, workplace);
+    return builder_.Attend(workplace, NextNonce(workplace), member, shift_start_s, minutes);
   }
 
   v1::Block Block(std::vector<std::string> txs, int64_t time_ms) {
@@ -185,12 +157,20 @@ class TestChain {
   }
 
  private:
+  // The signer's next nonce, counting transactions built but not yet applied.
+  uint64_t NextNonce(const KeyPair& signer) {
+    std::optional<v1::Account> account = state().Account(signer.public_key());
+    uint64_t applied = account ? account->nonce() : 0;
+    return applied + 1 + pending_[signer.public_key()]++;
+  }
+
   GenesisDoc doc_;
   MemKv kv_;
   MemKv scratch_;
   int64_t time_ms_ = 0;
   uint32_t next_key_ = 1;
   std::map<PublicKey, uint64_t> pending_;
+  TxBuilder builder_{kChainId};
 };
 
 }  // namespace gongshe::ledger::testing

@@ -1,0 +1,48 @@
+#pragma once
+// What the commands that talk to a node's API (`gongshe tx`, `gongshe query`) share: the --node,
+// --timeout and --json options, the client, key arguments, output and failure.
+
+#include <google/protobuf/message.h>
+
+#include <CLI/CLI.hpp>
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "common/status.h"
+#include "ledger/crypto.h"
+#include "node/client.h"
+
+namespace gongshe::cli {
+
+struct NodeOptions {
+  std::string url = std::string(node::kDefaultNodeUrl);
+  uint64_t timeout_ms = 10'000;
+  bool json = false;
+};
+
+// Adds --node, --timeout-ms and --json to `command`.
+void AddNodeOptions(CLI::App& command, NodeOptions& options);
+
+// Prints "gongshe <command>: CODE: message" to stderr -- and with --json, {"error": {...}} to
+// stdout -- and exits with status 1 (through CLI::RuntimeError).
+[[noreturn]] void Fail(std::string_view command, const Status& status, bool json);
+
+// The value of `result`, or Fail.
+template <typename T>
+T ValueOrFail(std::string_view command, Result<T> result, bool json) {
+  if (!result.ok()) Fail(command, result.status(), json);
+  return std::move(result).value();
+}
+
+// The client for --node, or Fail.
+std::unique_ptr<node::Client> ConnectOrFail(std::string_view command, const NodeOptions& options);
+
+// A public key given as 64 hex digits, or as the path of a key file or public key file
+// (ledger/key_file.h). BAD_PUBLIC_KEY when it is none of these.
+Result<ledger::PublicKey> ResolvePublicKey(const std::string& arg);
+
+// `message` as one line of protobuf JSON.
+std::string ToJsonLine(const google::protobuf::Message& message);
+
+}  // namespace gongshe::cli

@@ -1,0 +1,193 @@
+#include "node/client.h"
+
+#include <google/protobuf/util/json_util.h>
+#include <httplib.h>
+
+#include <cctype>
+#include <optional>
+#include <utility>
+
+#include "ledger/key_file.h"
+
+namespace gongshe::node {
+namespace {
+
+using std::chrono::milliseconds;
+
+constexpr std::string_view kScheme = "http://";
+
+// The parts of http://HOST[:PORT][/]: HOST is a name or IPv4 address ([A-Za-z0-9.-]), or an IPv6
+// address in brackets.
+struct NodeAddress {
+  std::string host;
+  int port = 80;
+};
+
+bool IsHostChar(char c, bool bracketed) {
+  if (bracketed) return std::isxdigit(static_cast<unsigned char>(c)) || c == ':' || c == '.';
+  return std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '-';
+}
+
+std::optional<NodeAddress> ParseNodeUrl(std::string_view url) {
+  if (!url.starts_with(kScheme)) return std::nullopt;
+  std::string_view rest = url.substr(kScheme.size());
+  if (rest.ends_with('/')) rest.remove_suffix(1);
+  const bool bracketed = rest.starts_with('[');
+  std::string_view host, after;
+  if (bracketed) {
+    const size_t close = rest.find(']');
+    if (close == std::string_view::npos) return std::nullopt;
+    host = rest.substr(1, close - 1);
+    after = rest.substr(close + 1);
+  } else {
+    const size_t colon = rest.find(':');
+    host = rest.substr(0, colon);
+    after = colon == std::string_view::npos ? std::string_view() : rest.substr(colon);
+  }
+  if (host.empty()) return std::nullopt;
+  for (char c : host) {
+    if (!IsHostChar(c, bracketed)) return std::nullopt;
+  }
+  NodeAddress address{std::string(host), 80};
+  if (after.empty()) return address;
+  if (after[0] != ':' || after.size() < 2 || after.size() > 6) return std::nullopt;
+  int port = 0;
+  for (char c : after.substr(1)) {
+    if (c < '0' || c > '9') return std::nullopt;
+    port = port * 10 + (c - '0');
+  }
+  if (port < 1 || port > 65535) return std::nullopt;
+  address.port = port;
+  return address;
+}
+
+template <typename Duration>
+std::pair<time_t, time_t> SecondsAndMicros(Duration duration) {
+  const auto micros = std::chrono::duration_cast<std::chrono::microseconds>(duration).count();
+  return {static_cast<time_t>(micros / 1'000'000), static_cast<time_t>(micros % 1'000'000)};
+}
+
+Status ParseJson(const std::string& json, google::protobuf::Message& message) {
+  google::protobuf::util::JsonParseOptions options;
+  options.ignore_unknown_fields = true;  // a newer node may add fields
+  const auto parsed = google::protobuf::util::JsonStringToMessage(json, &message, options);
+  if (!parsed.ok()) {
+    return {"BAD_RESPONSE",
+            "the node's answer is not a " + message.GetTypeName() + ": " + std::string(parsed.message())};
+  }
+  return Status::Ok();
+}
+
+}  // namespace
+
+Result<std::unique_ptr<Client>> Client::Create(std::string_view url, milliseconds timeout) {
+  std::optional<NodeAddress> address = ParseNodeUrl(url);
+  if (!address) {
+    return Status("BAD_NODE_URL", "'" + std::string(url.substr(0, 200)) +
+                                      "' is not a node URL like http://127.0.0.1:26657 (http only, no path)");
+  }
+  auto http = std::make_unique<httplib::Client>(address->host, address->port);
+  http->set_keep_alive(true);
+  const auto [seconds, micros] = SecondsAndMicros(timeout);
+  http->set_connection_timeout(seconds, micros);
+  http->set_write_timeout(seconds, micros);
+  std::string canonical(url);
+  if (canonical.ends_with('/')) canonical.pop_back();
+  return std::unique_ptr<Client>(new Client(std::move(canonical), std::move(http), timeout));
+}
+
+Client::Client(std::string url, std::unique_ptr<httplib::Client> http, milliseconds timeout)
+    : url_(std::move(url)), http_(std::move(http)), timeout_(timeout) {}
+
+Client::~Client() = default;
+
+Result<Client::Answer> Client::Send(const std::string& method, const std::string& path, const std::string& body,
+                                    milliseconds extra_wait) {
+  const auto [seconds, micros] = SecondsAndMicros(timeout_ + extra_wait);
+  http_->set_read_timeout(seconds, micros);
+  httplib::Request request;
+  request.method = method;
+  request.path = path;
+  if (method == "POST") {
+    request.body = body;
+    request.set_header("Content-Type", "application/json");
+  }
+  Answer answer;
+  bool too_large = false;
+  request.content_receiver = [&](const char* data, size_t size, uint64_t, uint64_t) {
+    if (answer.body.size() + size > kMaxResponseBytes) {
+      too_large = true;
+      return false;
+    }
+    answer.body.append(data, size);
+    return true;
+  };
+  httplib::Result result = http_->send(request);
+  if (too_large) {
+    return Status("BAD_RESPONSE", "the node's answer is larger than " + std::to_string(kMaxResponseBytes) + " bytes");
+  }
+  if (!result) {
+    return Status("NODE_UNREACHABLE", "no answer from " + url_ + path + ": " + httplib::to_string(result.error()));
+  }
+  answer.status = result->status;
+  return answer;
+}
+
+template <typename M>
+Result<M> Client::Call(const std::string& method, const std::string& path, const std::string& body,
+                       milliseconds extra_wait) {
+  Result<Answer> answer = Send(method, path, body, extra_wait);
+  if (!answer.ok()) return answer.status();
+  if (answer->status != 200) {
+    v1::ErrorResponse error;
+    if (!ParseJson(answer->body, error).ok() || error.error().code().empty()) {
+      return Status("BAD_RESPONSE",
+                    "HTTP " + std::to_string(answer->status) + " from " + url_ + path + " without an error body");
+    }
+    return Status(error.error().code(), error.error().message());
+  }
+  M message;
+  GS_RETURN_IF_ERROR(ParseJson(answer->body, message));
+  return message;
+}
+
+Result<v1::SubmitTxResponse> Client::SubmitTx(std::string_view tx_bytes) {
+  v1::SubmitTxRequest request;
+  request.set_tx(std::string(tx_bytes));
+  std::string json;
+  GS_ASSERT(google::protobuf::util::MessageToJsonString(request, &json).ok());
+  return Call<v1::SubmitTxResponse>("POST", "/v1/txs", json);
+}
+
+Result<v1::TxResponse> Client::GetTx(const ledger::Hash& tx_id, milliseconds wait) {
+  std::string path = "/v1/txs/" + ledger::ToHex(tx_id);
+  if (wait.count() > 0) path += "?wait_ms=" + std::to_string(wait.count());
+  return Call<v1::TxResponse>("GET", path, {}, wait);
+}
+
+Result<v1::AccountResponse> Client::GetAccount(const ledger::PublicKey& key) {
+  return Call<v1::AccountResponse>("GET", "/v1/accounts/" + ledger::PublicKeyToHex(key));
+}
+
+Result<v1::BlockResponse> Client::GetBlock(uint64_t height) {
+  return Call<v1::BlockResponse>("GET", "/v1/blocks/" + std::to_string(height));
+}
+
+Result<v1::BlockResponse> Client::GetLatestBlock() { return Call<v1::BlockResponse>("GET", "/v1/blocks/latest"); }
+
+Result<v1::StatusResponse> Client::GetStatus() { return Call<v1::StatusResponse>("GET", "/v1/status"); }
+
+Result<v1::StateProofResponse> Client::GetAccountProof(const ledger::PublicKey& key) {
+  return Call<v1::StateProofResponse>("GET", "/v1/proofs/accounts/" + ledger::PublicKeyToHex(key));
+}
+
+Result<std::string> Client::GetMetrics() {
+  Result<Answer> answer = Send("GET", "/metrics", {}, {});
+  if (!answer.ok()) return answer.status();
+  if (answer->status != 200) {
+    return Status("BAD_RESPONSE", "HTTP " + std::to_string(answer->status) + " from " + url_ + "/metrics");
+  }
+  return std::move(answer->body);
+}
+
+}  // namespace gongshe::node
