@@ -58,6 +58,17 @@ bool IsProposer(const v1::ValidatorSet& set, const std::string& proposer) {
   return false;
 }
 
+// A result message as stored: printable ASCII only. Messages quote outside input (chain ids,
+// categories), cut to a bound that may split a UTF-8 character, and a stored string field that is
+// not valid UTF-8 would make the results unreadable.
+std::string PrintableMessage(std::string_view message) {
+  std::string out(message);
+  for (char& c : out) {
+    if (c < 0x20 || c > 0x7e) c = '?';
+  }
+  return out;
+}
+
 // `tx` is scratch space, reused across the block's transactions for its buffers.
 void ApplyOne(const std::string& bytes, bool signature_ok, std::string_view chain_id, TxApplier& applier,
               DecodedTx& tx, v1::TxResult& result) {
@@ -66,7 +77,7 @@ void ApplyOne(const std::string& bytes, bool signature_ok, std::string_view chai
                   : !signature_ok ? Status{"BAD_SIGNATURE", "a signature does not verify"}
                                   : applier.Apply(tx);
   result.set_code(status.ok() ? "OK" : status.code());
-  result.set_message(status.message());
+  result.set_message(PrintableMessage(status.message()));
 }
 
 }  // namespace

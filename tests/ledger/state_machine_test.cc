@@ -263,6 +263,12 @@ TEST_F(StateMachineTest, SignatureAndEnvelopeRejections) {
   body.mutable_issue_vouchers()->set_amount_milli(5);
   body.set_chain_id("another-chain");
   chain_.ExpectRejected(SignTx(body, chain_.issuer()), "WRONG_CHAIN");
+  // The message quotes the chain id cut to 64 bytes: here the cut splits a two-byte character
+  // (too long to sign for, so the envelope is built by hand; decoding refuses it first).
+  body.set_chain_id(std::string(63, 'c') + "\xc3\xa9");
+  v1::SignedTx long_chain = envelope;
+  long_chain.set_body(body.SerializeAsString());
+  chain_.ExpectRejected(long_chain.SerializeAsString(), "WRONG_CHAIN");
 
   // Signed for another chain but claiming this one: the domain-separated signature fails.
   body.set_chain_id(kChainId);

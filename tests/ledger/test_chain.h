@@ -145,6 +145,8 @@ class TestChain {
     ASSERT_EQ(a->results_size(), 1);
     EXPECT_EQ(a->results(0).code(), code) << a->results(0).message();
     EXPECT_FALSE(a->results(0).message().empty());
+    v1::BlockResults stored;  // what the ledger writes must read back (e.g. valid UTF-8)
+    EXPECT_TRUE(stored.ParseFromString(a->SerializeAsString())) << a->results(0).message();
     EXPECT_EQ(a->state_root(), b->state_root()) << "a rejected transaction changed the state";
     pending_.clear();
   }
