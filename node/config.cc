@@ -1,5 +1,6 @@
 #include "node/config.h"
 
+
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -15,6 +16,7 @@
 #include <set>
 #include <sstream>
 
+#include "common/file.h"
 #include "ledger/block_executor.h"
 #include "ledger/genesis.h"
 #include "ledger/key_file.h"
@@ -387,35 +389,6 @@ std::string FormatHostPort(const HostPort& address) {
   return (ipv6 ? "[" + address.host + "]" : address.host) + ":" + std::to_string(address.port);
 }
 
-Result<std::string> ReadSmallFile(const std::string& path, size_t max_bytes) {
-  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY);
-  if (fd < 0) {
-    if (errno == ENOENT) return Status{"NOT_FOUND", "no such file: " + path};
-    return IoError("cannot open", path, errno);
-  }
-  struct Closer {
-    int fd;
-    ~Closer() { ::close(fd); }
-  } closer{fd};
-  struct stat st {};
-  if (::fstat(fd, &st) != 0) return IoError("cannot stat", path, errno);
-  if (!S_ISREG(st.st_mode)) return Status{"IO", path + " is not a regular file"};
-  if (static_cast<uint64_t>(st.st_size) > max_bytes) {
-    return Status{"IO", path + " is larger than " + std::to_string(max_bytes) + " bytes"};
-  }
-  std::string contents(static_cast<size_t>(st.st_size), '\0');
-  size_t done = 0;
-  while (done < contents.size()) {
-    ssize_t n = ::read(fd, contents.data() + done, contents.size() - done);
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) return IoError("cannot read", path, errno);
-    if (n == 0) break;  // the file shrank while we read it
-    done += static_cast<size_t>(n);
-  }
-  contents.resize(done);
-  return contents;
-}
-
 Status WriteFileAtomic(const std::string& path, std::string_view contents, uint32_t mode) {
   const fs::path target(path);
   const std::string folder = target.has_parent_path() ? target.parent_path().string() : ".";
@@ -438,7 +411,7 @@ Result<NodeConfig> LoadNodeConfig(const std::string& home) {
   NodeConfig config;
   config.home = HomeFolder(home);
   const std::string path = (fs::path(config.home) / kConfigFile).string();
-  Result<std::string> text = ReadSmallFile(path, kMaxConfigBytes);
+  Result<std::string> text = ReadFileBytes(path, kMaxConfigBytes);
   if (!text.ok()) {
     if (text.status().code() == "NOT_FOUND") return ConfigError("no config file at " + path + " (see gongshe init)");
     return ConfigError(text.status().message());

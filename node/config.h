@@ -73,10 +73,8 @@ Status WriteNodeConfig(const NodeConfig& config);
 Result<HostPort> ParseHostPort(std::string_view text);
 std::string FormatHostPort(const HostPort& address);
 
-// Small-file helpers shared with `gongshe init`. ReadSmallFile refuses anything but a regular
-// file of at most `max_bytes` (code IO; NOT_FOUND when missing). WriteFileAtomic writes a temp file
-// in the same folder, syncs it, renames it over `path` and syncs the folder (code IO on failure).
-Result<std::string> ReadSmallFile(const std::string& path, size_t max_bytes);
+// Shared with `gongshe init`: writes a temp file in the same folder, syncs it, renames it over
+// `path` and syncs the folder (code IO on failure).
 Status WriteFileAtomic(const std::string& path, std::string_view contents, uint32_t mode);
 
 }  // namespace gongshe::node

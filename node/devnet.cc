@@ -1,5 +1,6 @@
 #include "node/devnet.h"
 
+
 #include <fcntl.h>
 #include <httplib.h>
 #include <signal.h>
@@ -16,6 +17,7 @@
 #include <filesystem>
 #include <thread>
 
+#include "common/file.h"
 #include "gongshe/v1/genesis.pb.h"
 #include "ledger/genesis.h"
 #include "ledger/key_file.h"
@@ -232,7 +234,7 @@ Result<Network> InitNetwork(const InitOptions& options) {
 Result<Network> LoadNetwork(const std::string& dir_arg) {
   const std::string dir = AbsolutePath(dir_arg);
   const std::string genesis_path = (fs::path(dir) / kGenesisFile).string();
-  Result<std::string> json = ReadSmallFile(genesis_path, ledger::kMaxGenesisBytes);
+  Result<std::string> json = ReadFileBytes(genesis_path, ledger::kMaxGenesisBytes);
   if (!json.ok()) {
     if (json.status().code() == "NOT_FOUND") return NetworkError(dir + " holds no genesis.json (see gongshe init)");
     return json.status();

@@ -101,14 +101,22 @@ void RunLoad(IssueLoad& load, TxTracker& tracker, std::vector<bool>& down, std::
   }
 }
 
-TEST(NetworkFaultTest, KilledAndRestartedValidatorsLoseNothingAndCatchUp) {
-  TestNetwork net(kNodes);
-  ASSERT_TRUE(net.status().ok()) << net.status().ToString() << "\n" << net.LogTail(0);
-  TxTracker tracker(net);
-  IssueLoad load(net, tracker);
-  std::vector<bool> down(kNodes, false);
-  load.RegisterMembers();
-  ASSERT_TRUE(Eventually([&] { return tracker.Step(down), tracker.pending() == 0; }, 30s)) << net.LogTail(0);
+// Four validators with one member registered per commune, and the load ready to issue.
+class NetworkFaultTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    ASSERT_TRUE(net.status().ok()) << net.status().ToString() << "\n" << net.LogTail(0);
+    load.RegisterMembers();
+    ASSERT_TRUE(tracker.CommitAll(30s, down)) << net.LogTail(0);
+  }
+
+  TestNetwork net{kNodes};
+  TxTracker tracker{net};
+  IssueLoad load{net, tracker};
+  std::vector<bool> down = std::vector<bool>(kNodes, false);
+};
+
+TEST_F(NetworkFaultTest, KilledAndRestartedValidatorsLoseNothingAndCatchUp) {
 
   // Node 3 is killed three times and restarted 1.5 s later each time; then node 2 stays down for
   // 10 s (the other three keep committing) and comes back.
@@ -132,7 +140,7 @@ TEST(NetworkFaultTest, KilledAndRestartedValidatorsLoseNothingAndCatchUp) {
       down[e.node] = e.kill;
     }
   });
-  ASSERT_TRUE(Eventually([&] { return tracker.Step(down), tracker.pending() == 0; }, 60s))
+  ASSERT_TRUE(tracker.CommitAll(60s, down))
       << tracker.pending() << " transactions never committed\n"
       << net.LogTail(2);
   EXPECT_GT(tracker.committed().size(), 100u);
@@ -153,14 +161,7 @@ void SendRaw(uint16_t port, const std::string& bytes) {
   asio::write(socket, asio::buffer(bytes), error);
 }
 
-TEST(NetworkFaultTest, BadPeersGarbageAndInvalidTransactionsDoNotStopCommits) {
-  TestNetwork net(kNodes);
-  ASSERT_TRUE(net.status().ok()) << net.status().ToString() << "\n" << net.LogTail(0);
-  TxTracker tracker(net);
-  IssueLoad load(net, tracker);
-  std::vector<bool> down(kNodes, false);
-  load.RegisterMembers();
-  ASSERT_TRUE(Eventually([&] { return tracker.Step(down), tracker.pending() == 0; }, 30s)) << net.LogTail(0);
+TEST_F(NetworkFaultTest, BadPeersGarbageAndInvalidTransactionsDoNotStopCommits) {
 
   // An outsider with a key not in the validator set dials node 0 (it dials when its key is lower).
   const NetworkNode& target = net.network().nodes[0];
@@ -200,7 +201,7 @@ TEST(NetworkFaultTest, BadPeersGarbageAndInvalidTransactionsDoNotStopCommits) {
   EXPECT_TRUE((*intruder)->ConnectedPeers().empty());
   EXPECT_EQ(outsider_frames.load(), 0);
   EXPECT_GT(HeightOf(net, 0), height_before + 5) << net.LogTail(0);
-  ASSERT_TRUE(Eventually([&] { return tracker.Step(down), tracker.pending() == 0; }, 30s)) << net.LogTail(0);
+  ASSERT_TRUE(tracker.CommitAll(30s, down)) << net.LogTail(0);
   ExpectNothingLostAndAgreement(net, tracker);
 }
 

@@ -12,16 +12,6 @@ constexpr size_t kNodes = 4;
 constexpr uint64_t kIssuesPerCommune = 40;
 constexpr int64_t kIssueMilli = 1500;
 
-// Drives `tracker` until nothing is pending or `limit` passes.
-bool CommitAll(TxTracker& tracker, std::chrono::milliseconds limit, const std::vector<bool>& down) {
-  return Eventually(
-      [&] {
-        tracker.Step(down);
-        return tracker.pending() == 0;
-      },
-      limit);
-}
-
 // Every node's block at the lowest height all have reached: same hash, same state root after it.
 void ExpectAgreement(TestNetwork& net, uint64_t at_least) {
   std::vector<std::unique_ptr<Client>> clients;
@@ -62,14 +52,14 @@ TEST(NetworkTest, FourValidatorsCommitAStreamAndAgree) {
     members.push_back(ledger::KeyPair::Generate());
     tracker.Add(builder.Register(net.keys(i).registrar, 1, members[i].public_key(), v1::ROLE_MEMBER));
   }
-  ASSERT_TRUE(CommitAll(tracker, 30s, none_down)) << net.LogTail(0);
+  ASSERT_TRUE(tracker.CommitAll(30s, none_down)) << net.LogTail(0);
   for (uint64_t nonce = 1; nonce <= kIssuesPerCommune; ++nonce) {
     for (size_t i = 0; i < kNodes; ++i) {
       tracker.Add(builder.Issue(net.keys(i).issuer, nonce, v1::VOUCHER_CLASS_CONSUMPTION, members[i].public_key(),
                                 kIssueMilli, "shift"));
     }
   }
-  ASSERT_TRUE(CommitAll(tracker, 60s, none_down)) << tracker.pending() << " pending\n" << net.LogTail(0);
+  ASSERT_TRUE(tracker.CommitAll(60s, none_down)) << tracker.pending() << " pending\n" << net.LogTail(0);
 
   uint64_t last_height = 0;
   for (const auto& [id, tx] : tracker.committed()) {

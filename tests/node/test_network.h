@@ -163,6 +163,16 @@ class TxTracker {
     }
   }
 
+  // Steps until nothing is pending, at most `limit`; whether everything committed.
+  bool CommitAll(std::chrono::milliseconds limit, const std::vector<bool>& down) {
+    return Eventually(
+        [&] {
+          Step(down);
+          return pending_.empty();
+        },
+        limit);
+  }
+
   size_t pending() const { return pending_.size(); }
   const std::map<ledger::Hash, v1::TxResponse>& committed() const { return committed_; }
 

@@ -115,7 +115,7 @@ TEST(Model, DemandRejectionsNameTheLine) {
 TEST(Model, LoadReportsMissingFiles) {
   Result<Economy> r = LoadEconomy("/nonexistent/a.mtx", "/nonexistent/b.csv", "/nonexistent/c.csv");
   ASSERT_FALSE(r.ok());
-  EXPECT_EQ(r.status().code(), "IO_ERROR");
+  EXPECT_EQ(r.status().code(), "NOT_FOUND");
   EXPECT_NE(r.status().message().find("/nonexistent/a.mtx"), std::string::npos);
 }
 
