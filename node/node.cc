@@ -134,7 +134,6 @@ class NodeImpl final : public Node {
 
   // Proposals.
   void TryAnswerPayload(std::deque<consensus::Action>& queue);
-  bool ChainNeedsBlock(const BlockId& parent_id) const;
   TxIdSet UncommittedTxIds(const BlockId& parent_id) const;
 
   // Commit.
@@ -187,6 +186,7 @@ class NodeImpl final : public Node {
   Clock::time_point last_commit_at_ = Clock::now();
   std::optional<PublicKey> sync_peer_;
   uint64_t synced_blocks_ = 0;  // in the current sync
+  uint64_t last_height_with_txs_ = 0;  // of the highest executed block holding transactions
 
   // Shared with other threads.
   std::mutex gossip_mu_;
@@ -554,6 +554,7 @@ void NodeImpl::OnExecuteBlock(const consensus::ExecuteBlock& request, std::deque
   record.parent_id = request.parent_id;
   record.height = request.height;
   const bool valid = record.valid;
+  if (valid && record.block.txs_size() > 0) last_height_with_txs_ = std::max(last_height_with_txs_, record.height);
   executed_[request.block_id] = std::move(record);
   for (consensus::Action& a : core_->OnBlockExecuted(request.block_id, valid)) queue.push_back(std::move(a));
   RetryDeferred(queue);
@@ -577,19 +578,6 @@ void NodeImpl::RetryDeferred(std::deque<consensus::Action>& queue) {
 // ---------------------------------------------------------------------------------------------
 // Proposals
 
-// True when one of the two blocks ending at `parent_id` carries transactions: they commit only once
-// two more blocks are certified on top, so a leader proposes at once instead of waiting.
-bool NodeImpl::ChainNeedsBlock(const BlockId& parent_id) const {
-  BlockId cursor = parent_id;
-  for (int depth = 0; depth < 2; ++depth) {
-    auto it = executed_.find(cursor);
-    if (it == executed_.end()) return false;
-    if (it->second.block.txs_size() > 0) return true;
-    cursor = it->second.parent_id;
-  }
-  return false;
-}
-
 TxIdSet NodeImpl::UncommittedTxIds(const BlockId& parent_id) const {
   TxIdSet ids;
   BlockId cursor = parent_id;
@@ -607,7 +595,11 @@ void NodeImpl::TryAnswerPayload(std::deque<consensus::Action>& queue) {
   if (!base) return;  // answered once the parent is executed or committed
   const auto waited = Clock::now() - payload_requested_at_;
   const auto interval = std::chrono::milliseconds(config_.empty_block_interval_ms);
-  if (mempool_->size() == 0 && !ChainNeedsBlock(request.parent_id) && waited < interval) {
+  // Transactions in a block commit only once two more blocks are certified on top (two-chain
+  // rule), so a leader proposes at once while one of the two blocks below carries some, even when
+  // it already committed that block itself: the others learn of the commit from the next block.
+  const bool chain_needs_block = request.height <= last_height_with_txs_ + 2;
+  if (mempool_->size() == 0 && !chain_needs_block && waited < interval) {
     payload_waiting_ = true;
     payload_timer_->expires_after(interval - waited);
     payload_timer_->async_wait([this](const asio::error_code& error) {
