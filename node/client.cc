@@ -88,6 +88,9 @@ Result<std::unique_ptr<Client>> Client::Create(std::string_view url, millisecond
   }
   auto http = std::make_unique<httplib::Client>(address->host, address->port);
   http->set_keep_alive(true);
+  // httplib writes headers and body in separate sends: without TCP_NODELAY each request waits for
+  // the server's delayed ACK (~40 ms).
+  http->set_tcp_nodelay(true);
   const auto [seconds, micros] = SecondsAndMicros(timeout);
   http->set_connection_timeout(seconds, micros);
   http->set_write_timeout(seconds, micros);

@@ -614,6 +614,11 @@ HttpApi::HttpApi(NodeService& service, HttpApiOptions options)
   });
   http.set_payload_max_length(options.max_body_bytes);
   http.set_read_timeout(options.io_timeout);
+  // Answers go out as header and body sends; without TCP_NODELAY each waits for a delayed ACK.
+  http.set_tcp_nodelay(true);
+  // httplib closes a kept-alive connection after 5 requests by default; a client submitting a
+  // stream of transactions would reconnect all the time.
+  http.set_keep_alive_max_count(options.keep_alive_max_requests);
   http.set_write_timeout(options.io_timeout);
   http.set_keep_alive_timeout(
       std::max<time_t>(1, std::chrono::duration_cast<std::chrono::seconds>(options.keep_alive).count()));

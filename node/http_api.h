@@ -37,6 +37,7 @@ struct HttpApiOptions {
   size_t max_body_bytes = 64 * 1024;            // a base64 transaction of kMaxTxBytes fits
   std::chrono::milliseconds io_timeout{5'000};  // reading a request, writing an answer
   std::chrono::milliseconds keep_alive{2'000};  // an idle connection keeps its worker this long
+  size_t keep_alive_max_requests = 10'000;      // requests on one connection before it is closed
 };
 
 class HttpApi {
