@@ -5,7 +5,7 @@
 // transaction, so the network cannot commit more than
 //     single-core verifications per second x cores / validators.
 //
-//   gongshe_e2e_devnet [--validators 4] [--threads 16] [--inflight 4000] [--warmup-s 3]
+//   gongshe_e2e_devnet [--validators 4] [--threads 16] [--inflight 4000] [--batch 16] [--warmup-s 3]
 //                      [--full-s 20] [--half-s 20] [--workplaces 64] [--members 64] [--keep]
 //
 // Phases: (1) write a network (real 7-day weeks, so no week closes under the run) and pre-sign
@@ -114,6 +114,7 @@ struct Options {
   uint32_t validators = 4;
   uint32_t threads = 16;
   uint32_t inflight = 4000;
+  uint32_t batch = 16;  // transactions per POST at most (one per signer of the thread)
   uint32_t warmup_s = 3;
   uint32_t full_s = 20;
   uint32_t half_s = 20;
@@ -130,7 +131,8 @@ std::optional<Options> ParseOptions(int argc, char** argv) {
     uint32_t min, max;
   };
   const Flag flags[] = {{"--validators", &options.validators, 1, 16}, {"--threads", &options.threads, 1, 256},
-                        {"--inflight", &options.inflight, 1, 100'000},  {"--warmup-s", &options.warmup_s, 0, 60},
+                        {"--inflight", &options.inflight, 1, 100'000},
+                        {"--batch", &options.batch, 1, 1000},  {"--warmup-s", &options.warmup_s, 0, 60},
                         {"--full-s", &options.full_s, 1, 600},          {"--half-s", &options.half_s, 1, 600},
                         {"--workplaces", &options.workplaces, 1, 1024}, {"--members", &options.members, 1, 1024}};
   for (int i = 1; i < argc; ++i) {
@@ -434,6 +436,7 @@ struct PhasePlan {
   int64_t start_ns = 0, window_start_ns = 0, end_ns = 0;
   double rate_per_thread = 0;  // paced when > 0, else as fast as the in-flight bound allows
   int64_t max_inflight = 0;
+  size_t batch = 1;    // transactions per POST at most
   size_t threads = 0;  // submitter threads 0 .. threads - 1 take part
 };
 
@@ -442,7 +445,8 @@ struct SubmitterStats {
   uint64_t refused_retried = 0;  // refusals whose transaction was submitted again
   uint64_t refused_dropped = 0;  // refusals that cannot succeed by retrying
   std::map<std::string, uint64_t> refusals;
-  double post_seconds = 0;  // wall time inside accepted POSTs
+  uint64_t posts = 0;       // answered POSTs
+  double post_seconds = 0;  // wall time inside answered POSTs
   bool exhausted = false;   // ran out of pre-signed transactions before the end
 };
 
@@ -494,8 +498,10 @@ class Submitters {
   }
 
  private:
-  // Thread t owns signers t, t + T, t + 2T, ... and submits their transactions in nonce order,
-  // round robin over its signers, to its own node.
+  // Thread t owns signers t, t + T, t + 2T, ... and submits their transactions in nonce order, to
+  // its own node, in batches (POST /v1/txs/batch) of at most `batch` transactions: one per signer,
+  // round robin over its signers, so that a refusal never leaves a signer's later transaction
+  // waiting behind a gap. Paced phases send the transactions that are due (at most `batch`).
   SubmitterStats RunThread(size_t t, const PhasePlan& plan) {
     SubmitterStats stats;
     node::Client& client = *clients_[t];
@@ -507,7 +513,8 @@ class Submitters {
     while (!g_interrupted) {
       const int64_t now = NowNs();
       if (now >= plan.end_ns) break;
-      if (inflight() >= plan.max_inflight) {
+      const int64_t room = plan.max_inflight - inflight();
+      if (room <= 0) {
         signal_.WaitFor(kPollInterval, [&] { return inflight() < plan.max_inflight; });
         continue;
       }
@@ -515,56 +522,72 @@ class Submitters {
         std::this_thread::sleep_for(std::chrono::nanoseconds(std::min(next_due, plan.end_ns) - now));
         continue;
       }
-      // The next signer with a transaction left and room in the mempool's per-signer bounds.
-      std::optional<size_t> signer;
+      size_t wanted = std::min<size_t>(plan.batch, static_cast<size_t>(room));
+      if (interval_ns > 0) wanted = std::min<size_t>(wanted, static_cast<size_t>((now - next_due) / interval_ns + 1));
+      // The next signers with a transaction left and room in the mempool's per-signer bounds.
+      std::vector<size_t> batch;
       bool any_left = false;
-      for (size_t k = 0; k < signers.size() && !signer; ++k) {
+      for (size_t k = 0; k < signers.size() && batch.size() < wanted; ++k) {
         const size_t s = signers[(turn + k) % signers.size()];
         Workload::Stream& stream = work_.stream(s);
         if (stream.dropped || stream.next >= stream.slots.size()) continue;
         any_left = true;
-        if (stream.accepted - work_.committed(s) < kMaxInflightPerSigner) signer = s;
+        if (stream.accepted - work_.committed(s) < kMaxInflightPerSigner) batch.push_back(s);
       }
       if (!any_left) {
         stats.exhausted = true;
         break;
       }
-      if (!signer) {
+      if (batch.empty()) {
         signal_.WaitFor(kPollInterval, [] { return false; });
         continue;
       }
-      turn = (std::find(signers.begin(), signers.end(), *signer) - signers.begin()) + 1;
-      Submit(client, *signer, stats);
-      if (interval_ns > 0) next_due += interval_ns;
+      turn = (std::find(signers.begin(), signers.end(), batch.back()) - signers.begin()) + 1;
+      SubmitBatch(client, batch, stats);
+      if (interval_ns > 0) next_due += static_cast<int64_t>(batch.size()) * interval_ns;
     }
     return stats;
   }
 
-  void Submit(node::Client& client, size_t signer, SubmitterStats& stats) {
-    Workload::Stream& stream = work_.stream(signer);
-    TxSlot& slot = work_.slot(stream.slots[stream.next]);
+  // Submits each signer's next transaction in one request and books the answers.
+  void SubmitBatch(node::Client& client, const std::vector<size_t>& signers, SubmitterStats& stats) {
+    std::vector<std::string> txs;
+    for (size_t s : signers) txs.push_back(work_.slot(work_.stream(s).slots[work_.stream(s).next]).bytes);
     const int64_t start = NowNs();
-    slot.submit_ns = start;
-    Result<v1::SubmitTxResponse> answer = client.SubmitTx(slot.bytes);
-    if (answer.ok()) {
-      slot.accepted = true;
-      stats.post_seconds += static_cast<double>(NowNs() - start) / 1e9;
-      stats.accepted++;
-      stream.accepted++;
-      stream.next++;
-      accepted_++;
-      return;
-    }
-    const std::string& code = answer.status().code();
-    stats.refusals[code]++;
-    if (Retryable(code)) {
-      stats.refused_retried++;
+    for (size_t s : signers) work_.slot(work_.stream(s).slots[work_.stream(s).next]).submit_ns = start;
+    Result<v1::SubmitTxBatchResponse> answers = client.SubmitTxBatch(txs);
+    const double seconds = static_cast<double>(NowNs() - start) / 1e9;
+    if (!answers.ok()) {
+      stats.refusals[answers.status().code()] += signers.size();
+      stats.refused_retried += signers.size();
       std::this_thread::sleep_for(milliseconds(1));
       return;
     }
-    // Cannot commit: the signer's later nonces would wait behind it forever, so drop the signer.
-    stats.refused_dropped++;
-    stream.dropped = true;
+    stats.post_seconds += seconds;
+    stats.posts++;
+    bool retry_later = false;
+    for (size_t i = 0; i < signers.size(); ++i) {
+      const std::string& code = answers->results(static_cast<int>(i)).code();
+      Workload::Stream& stream = work_.stream(signers[i]);
+      if (code == "OK" || code == "ALREADY_KNOWN") {
+        work_.slot(stream.slots[stream.next]).accepted = true;
+        stats.accepted++;
+        stream.accepted++;
+        stream.next++;
+        accepted_++;
+        continue;
+      }
+      stats.refusals[code]++;
+      if (Retryable(code)) {
+        stats.refused_retried++;
+        retry_later = true;
+        continue;
+      }
+      // Cannot commit: the signer's later nonces would wait behind it forever, so drop the signer.
+      stats.refused_dropped++;
+      stream.dropped = true;
+    }
+    if (retry_later) std::this_thread::sleep_for(milliseconds(1));
   }
 
   Workload& work_;
@@ -590,7 +613,8 @@ struct PhaseResult {
   uint64_t accepted = 0, refused_retried = 0, refused_dropped = 0;
   std::map<std::string, uint64_t> refusals;
   bool exhausted = false;
-  double post_ms_mean = 0;
+  uint64_t posts = 0;
+  double post_ms_mean = 0;  // per POST (a batch of transactions)
   std::vector<double> node_cpu_s;
   double client_cpu_s = 0;
   double mempool_node0_mean = 0, mempool_node0_max = 0;
@@ -718,8 +742,9 @@ Result<PhaseResult> RunPhase(const PhasePlan& plan, Workload& work, Submitters& 
     for (const auto& [code, n] : s.refusals) result.refusals[code] += n;
     result.exhausted = result.exhausted || s.exhausted;
     post_seconds += s.post_seconds;
+    result.posts += s.posts;
   }
-  result.post_ms_mean = result.accepted ? post_seconds * 1e3 / static_cast<double>(result.accepted) : 0;
+  result.post_ms_mean = result.posts ? post_seconds * 1e3 / static_cast<double>(result.posts) : 0;
   if (!mempool.empty()) {
     result.mempool_node0_max = *std::max_element(mempool.begin(), mempool.end());
     double total = 0;
@@ -832,6 +857,8 @@ std::string PhaseJson(const PhaseResult& r, double bound) {
          ", \"accepted\": " + std::to_string(r.accepted) + ", \"refused_retried\": " + std::to_string(r.refused_retried) +
          ", \"refused_dropped\": " + std::to_string(r.refused_dropped) + ", \"refusals\": " + JsonCodes(r.refusals) +
          ", \"presigned_exhausted\": " + (r.exhausted ? "true" : "false") +
+         ", \"posts\": " + std::to_string(r.posts) +
+         ", \"txs_per_post\": " + Fixed(r.posts ? static_cast<double>(r.accepted) / static_cast<double>(r.posts) : 0, 1) +
          ", \"post_ms_mean\": " + Fixed(r.post_ms_mean, 3) + ", \"node_cpu_s\": " + cpu +
          ", \"client_cpu_s\": " + Fixed(r.client_cpu_s, 2) +
          ", \"node_cpu_us_per_committed_tx\": " + Fixed(node_total * per_tx, 1) +
@@ -851,8 +878,9 @@ void LogPhase(const PhaseResult& r, double bound) {
       " uncommitted)");
   Log(r.name + ": " + std::to_string(r.blocks_in_window) + " blocks, refusals " + JsonCodes(r.refusals) +
       ", failed results " + std::to_string(r.failed_results) + ", poller lag <= " +
-      std::to_string(r.poller_lag_max) + " blocks, POST " + Fixed(r.post_ms_mean, 2) +
-      " ms, CPU nodes " + Fixed(node_total, 1) + " s + client " + Fixed(r.client_cpu_s, 1) + " s in " +
+      std::to_string(r.poller_lag_max) + " blocks, POST " + Fixed(r.post_ms_mean, 2) + " ms (" +
+      Fixed(r.posts ? static_cast<double>(r.accepted) / static_cast<double>(r.posts) : 0, 1) +
+      " txs each), CPU nodes " + Fixed(node_total, 1) + " s + client " + Fixed(r.client_cpu_s, 1) + " s in " +
       Fixed(r.window_s, 1) + " s, node 0 mempool mean " + Fixed(r.mempool_node0_mean, 0));
 }
 
@@ -904,6 +932,7 @@ Status RunNetwork(const Options& options, const node::Network& network, Workload
     p.end_ns = p.window_start_ns + seconds * second;
     p.rate_per_thread = rate_per_thread;
     p.max_inflight = options.inflight;
+    p.batch = options.batch;
     p.threads = options.threads;
     return p;
   };
@@ -1065,7 +1094,7 @@ int main(int argc, char** argv) {
   std::optional<gongshe::bench::Options> options = gongshe::bench::ParseOptions(argc, argv);
   if (!options) {
     std::fprintf(stderr,
-                 "usage: %s [--validators 1..16] [--threads 1..256] [--inflight N] [--warmup-s S] [--full-s S] "
+                 "usage: %s [--validators 1..16] [--threads 1..256] [--inflight N] [--batch 1..1000] [--warmup-s S] [--full-s S] "
                  "[--half-s S] [--workplaces N] [--members N] [--keep]\n"
                  "(workplaces x validators must be at least threads)\n",
                  argv[0]);

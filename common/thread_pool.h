@@ -8,6 +8,9 @@
 // queued, and joins the workers. Tasks must not throw. A task must not wait for another task of
 // the same pool (with every worker waiting, nothing would run).
 
+#include <sys/resource.h>
+#include <unistd.h>
+
 #include <condition_variable>
 #include <cstddef>
 #include <deque>
@@ -23,11 +26,20 @@ namespace gongshe {
 
 class ThreadPool {
  public:
-  ThreadPool(size_t workers, size_t max_queued) : max_queued_(max_queued) {
+  // `nice` (0 to 19) lowers the workers' scheduling priority (Linux: per thread), so that bulk work
+  // yields the CPU to latency-critical threads of the process, such as a consensus loop.
+  ThreadPool(size_t workers, size_t max_queued, int nice = 0) : max_queued_(max_queued) {
     GS_ASSERT(workers > 0);
     GS_ASSERT(max_queued > 0);
+    GS_ASSERT(nice >= 0 && nice <= 19);
     threads_.reserve(workers);
-    for (size_t i = 0; i < workers; ++i) threads_.emplace_back([this] { RunWorker(); });
+    for (size_t i = 0; i < workers; ++i) {
+      threads_.emplace_back([this, nice] {
+        // Best effort: a refused change leaves the worker at the process's priority.
+        if (nice > 0) (void)::setpriority(PRIO_PROCESS, static_cast<id_t>(::gettid()), nice);
+        RunWorker();
+      });
+    }
   }
 
   ThreadPool(const ThreadPool&) = delete;
@@ -51,6 +63,17 @@ class ThreadPool {
     std::lock_guard lock(mu_);
     if (stopping_ || queue_.size() >= max_queued_) return false;
     Enqueue(std::move(task));
+    return true;
+  }
+
+  // Like TrySubmit, but `task` runs before every task already waiting: for latency-critical work
+  // (a block's signature checks) that must not wait behind a backlog.
+  bool TrySubmitFirst(std::function<void()> task) {
+    std::lock_guard lock(mu_);
+    if (stopping_ || queue_.size() >= max_queued_) return false;
+    GS_ASSERT(task);
+    queue_.push_front(std::move(task));
+    not_empty_.notify_one();
     return true;
   }
 

@@ -63,7 +63,7 @@ std::vector<bool> BatchVerifier::VerifyBatch(std::span<const VerifyItem> items) 
   // A full queue means the pool is busy: the caller then does that share itself.
   const size_t helpers = std::min(pool_.workers(), state->chunk_count > 0 ? state->chunk_count - 1 : 0);
   for (size_t i = 0; i < helpers; ++i) {
-    if (!pool_.TrySubmit([state] { VerifyChunks(*state); })) break;
+    if (!pool_.TrySubmitFirst([state] { VerifyChunks(*state); })) break;
   }
   VerifyChunks(*state);
   {
@@ -71,6 +71,25 @@ std::vector<bool> BatchVerifier::VerifyBatch(std::span<const VerifyItem> items) 
     state->all_done.wait(lock, [&] { return state->chunks_done == state->chunk_count; });
   }
   return std::vector<bool>(state->results.begin(), state->results.end());
+}
+
+std::vector<bool> BatchVerifier::VerifyTxs(std::span<const DecodedTx* const> txs, std::string_view chain_id) const {
+  std::vector<VerifyItem> items;
+  items.reserve(txs.size() * 2);
+  for (const DecodedTx* tx : txs) {
+    const ByteView body = AsBytes(tx->envelope.body());
+    items.push_back({tx->signer, kTxDomain, chain_id, body, tx->signature});
+    if (tx->cosigner) items.push_back({*tx->cosigner, kTxCosignDomain, chain_id, body, tx->cosignature});
+  }
+  const std::vector<bool> verified = VerifyBatch(items);
+  std::vector<bool> results(txs.size());
+  size_t next = 0;
+  for (size_t i = 0; i < txs.size(); ++i) {
+    results[i] = verified[next++];
+    if (txs[i]->cosigner) results[i] = verified[next++] && results[i];
+  }
+  GS_ASSERT(next == items.size());
+  return results;
 }
 
 }  // namespace gongshe::ledger

@@ -6,7 +6,8 @@
 // chunks one at a time until none is left, so a busy worker only means the others take more
 // chunks. The caller returns as soon as every chunk is verified, without waiting for helper tasks
 // that never got to start. With a pool of N workers, N + 1 threads verify; for a pool used only
-// for this, N = cores - 1 uses every core exactly.
+// for this, N = cores - 1 uses every core exactly. Helper tasks go ahead of any backlog in the pool
+// (TrySubmitFirst): a batch is latency-critical work, such as the signatures of a block to vote on.
 
 #include <cstdint>
 #include <span>
@@ -16,6 +17,7 @@
 #include "common/bytes.h"
 #include "common/thread_pool.h"
 #include "ledger/crypto.h"
+#include "ledger/transaction.h"
 
 namespace gongshe::ledger {
 
@@ -35,6 +37,9 @@ class BatchVerifier {
 
   // results[i] == Verify(items[i]...). Must not be called from a task of the same pool.
   std::vector<bool> VerifyBatch(std::span<const VerifyItem> items) const;
+
+  // results[i] == VerifyTxSignatures(*txs[i], chain_id): signature and co-signature together.
+  std::vector<bool> VerifyTxs(std::span<const DecodedTx* const> txs, std::string_view chain_id) const;
 
  private:
   ThreadPool& pool_;

@@ -89,6 +89,13 @@ Hash TxRoot(const google::protobuf::RepeatedPtrField<std::string>& txs) {
   return MerkleRoot(leaves);
 }
 
+std::vector<Hash> TxIds(const v1::Block& block) {
+  std::vector<Hash> ids;
+  ids.reserve(static_cast<size_t>(block.txs_size()));
+  for (const std::string& tx : block.txs()) ids.push_back(Sha256(AsBytes(tx)));
+  return ids;
+}
+
 std::string LastBlockHashKey() { return SpaceKey(KeySpace::kMeta, AsBytes("last-block-hash")); }
 
 ChainTip ReadChainTip(const KvReader& reader) {

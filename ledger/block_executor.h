@@ -38,6 +38,9 @@ ChainTip ReadChainTip(const KvReader& reader);
 // The RFC 9162 root over a block's transaction bytes (the header's tx_root).
 Hash TxRoot(const google::protobuf::RepeatedPtrField<std::string>& txs);
 
+// The SHA-256 id of each of a block's transactions, in order.
+std::vector<Hash> TxIds(const v1::Block& block);
+
 // The hash of the last applied block is kept outside the state (so the state root depends only on
 // what transactions did), under this key in KeySpace::kMeta; the history tree commits to it.
 std::string LastBlockHashKey();

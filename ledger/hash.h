@@ -2,6 +2,7 @@
 // SHA-256, the one hash of the ledger: transaction ids, block hashes and every Merkle tree.
 
 #include <array>
+#include <cstring>
 #include <cstdint>
 #include <initializer_list>
 #include <optional>
@@ -20,6 +21,16 @@ Hash Sha256(ByteView data);
 Hash Sha256(std::initializer_list<ByteView> parts);
 
 inline std::string ToHex(const Hash& h) { return gongshe::ToHex(h); }
+
+// Hashes a SHA-256 digest (or an Ed25519 key) for unordered containers: its first 8 bytes, which
+// are uniformly distributed already.
+struct Hash32Hasher {
+  size_t operator()(const std::array<uint8_t, 32>& h) const {
+    size_t v;
+    std::memcpy(&v, h.data(), sizeof v);
+    return v;
+  }
+};
 
 // The 32 bytes of `b` as a Hash; nullopt unless exactly 32 bytes.
 std::optional<Hash> HashFromBytes(ByteView b);

@@ -154,7 +154,7 @@ Result<std::unique_ptr<Ledger>> Ledger::Open(const std::string& dir, const Genes
   if (!ledger->reader_->Get(ChainConfigKey())) {
     Overlay writes(*ledger->reader_);
     WriteGenesisState(genesis, writes);
-    GS_RETURN_IF_ERROR(ledger->Commit({&writes}));
+    GS_RETURN_IF_ERROR(ledger->Commit({&writes}, Durability::kSynced));
   } else {
     ledger->tip_ = ReadChainTip(*ledger->reader_);
   }
@@ -172,32 +172,34 @@ Result<v1::BlockResults> Ledger::Apply(const v1::Block& block, const SignatureRe
   Overlay writes(*reader_);
   Result<v1::BlockResults> results = ExecuteBlock(block, signatures, writes);
   if (!results.ok()) return results;
-  GS_RETURN_IF_ERROR(CommitExecuted(block, *results, writes, nullptr, {}));
+  GS_RETURN_IF_ERROR(CommitExecuted(block, TxIds(block), *results, writes, nullptr, {}, Durability::kSynced));
   return results;
 }
 
-Status Ledger::CommitExecuted(const v1::Block& block, const v1::BlockResults& results, const Overlay& executed,
-                              const v1::CommitCertificate* certificate, const NodeRecords& records) {
+Status Ledger::CommitExecuted(const v1::Block& block, std::span<const Hash> tx_ids, const v1::BlockResults& results,
+                              const Overlay& executed, const v1::CommitCertificate* certificate,
+                              const NodeRecords& records, Durability durability) {
   const uint64_t height = tip_.state.height() + 1;
   Overlay own(*reader_);
-  PutBlockRecords(block, results, certificate, records, own);
-  GS_RETURN_IF_ERROR(Commit({&executed, &own}));
+  PutBlockRecords(block, tx_ids, results, certificate, records, own);
+  GS_RETURN_IF_ERROR(Commit({&executed, &own}, durability));
   // The executed overlay carried the new chain state: the block really was the next one.
   GS_ASSERT(tip_.state.height() == height);
   return Status::Ok();
 }
 
-void Ledger::PutBlockRecords(const v1::Block& block, const v1::BlockResults& results,
+void Ledger::PutBlockRecords(const v1::Block& block, std::span<const Hash> tx_ids, const v1::BlockResults& results,
                              const v1::CommitCertificate* certificate, const NodeRecords& records,
                              Overlay& out) const {
   const uint64_t height = tip_.state.height() + 1;
   GS_ASSERT(results.results_size() == block.txs_size());
+  GS_ASSERT(tx_ids.size() == static_cast<size_t>(block.txs_size()));
   std::string block_bytes, results_bytes;
   GS_ASSERT(block.SerializeToString(&block_bytes) && results.SerializeToString(&results_bytes));
   out.Put(HeightKey(KeySpace::kBlock, height), std::move(block_bytes));
   out.Put(HeightKey(KeySpace::kResults, height), std::move(results_bytes));
-  for (int i = 0; i < block.txs_size(); ++i) {
-    out.Put(TxIndexKey(Sha256(AsBytes(block.txs(i)))), EncodeTxLocation(height, static_cast<uint32_t>(i)));
+  for (size_t i = 0; i < tx_ids.size(); ++i) {
+    out.Put(TxIndexKey(tx_ids[i]), EncodeTxLocation(height, static_cast<uint32_t>(i)));
   }
   if (certificate) {
     std::string bytes;
@@ -210,7 +212,7 @@ void Ledger::PutBlockRecords(const v1::Block& block, const v1::BlockResults& res
   }
 }
 
-Status Ledger::Commit(std::initializer_list<const Overlay*> writes) {
+Status Ledger::Commit(std::initializer_list<const Overlay*> writes, Durability durability) {
   rocksdb::WriteBatch batch;
   for (const Overlay* overlay : writes) {
     for (const auto& [key, value] : overlay->writes()) {
@@ -219,7 +221,7 @@ Status Ledger::Commit(std::initializer_list<const Overlay*> writes) {
     }
   }
   rocksdb::WriteOptions options;
-  options.sync = true;
+  options.sync = durability == Durability::kSynced;
   rocksdb::Status status = db_->Write(options, &batch);
   if (!status.ok()) return StorageError(status);
   for (const Overlay* overlay : writes) reader_->Committed(*overlay);
@@ -233,7 +235,7 @@ Status Ledger::PutNodeRecords(const NodeRecords& records) {
     if (value) writes.Put(NodeRecordKey(key), *value);
     else writes.Delete(NodeRecordKey(key));
   }
-  return Commit({&writes});
+  return Commit({&writes}, Durability::kSynced);
 }
 
 std::optional<std::string> Ledger::NodeRecord(const std::string& key) const { return reader_->Get(NodeRecordKey(key)); }

@@ -6,6 +6,7 @@
 
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
 #include <utility>
 #include <vector>
@@ -66,12 +67,19 @@ class Ledger {
   Result<v1::BlockResults> Apply(const v1::Block& block, const SignatureResults& signatures);
   Result<v1::BlockResults> Apply(const v1::Block& block);
 
+  // Whether a write waits for the disk. kSynced: durable when the call returns. kBuffered: handed
+  // to the operating system (it survives the process being killed, not a power loss) and made
+  // durable by the next kSynced write, which syncs every write before it in order.
+  enum class Durability { kSynced, kBuffered };
+
   // Commits a block that ExecuteBlock already ran into `executed` (on a node, ahead of commit),
-  // with `results` from that run. `executed` must have read exactly the committed state: directly,
-  // or through overlays of ancestors that are committed now. `certificate` (when the block is
-  // certified directly) and node `records` go into the same atomic, synced write.
-  Status CommitExecuted(const v1::Block& block, const v1::BlockResults& results, const Overlay& executed,
-                        const v1::CommitCertificate* certificate, const NodeRecords& records);
+  // with `results` from that run and `tx_ids` the SHA-256 of each transaction (TxIds). `executed`
+  // must have read exactly the committed state: directly, or through overlays of ancestors that are
+  // committed now. `certificate` (when the block is certified directly) and node `records` go into
+  // the same atomic write.
+  Status CommitExecuted(const v1::Block& block, std::span<const Hash> tx_ids, const v1::BlockResults& results,
+                        const Overlay& executed, const v1::CommitCertificate* certificate,
+                        const NodeRecords& records, Durability durability);
 
   // Node records outside any block: one atomic, synced write (durable when this returns OK).
   Status PutNodeRecords(const NodeRecords& records);
@@ -95,10 +103,10 @@ class Ledger {
   class RocksSnapshot;
   Ledger(std::unique_ptr<rocksdb::DB> db);
   // The block's own records (block, results, transaction index, certificate, node records).
-  void PutBlockRecords(const v1::Block& block, const v1::BlockResults& results,
+  void PutBlockRecords(const v1::Block& block, std::span<const Hash> tx_ids, const v1::BlockResults& results,
                        const v1::CommitCertificate* certificate, const NodeRecords& records, Overlay& out) const;
-  // Writes every overlay's writes in one atomic, synced batch and refreshes the tip.
-  Status Commit(std::initializer_list<const Overlay*> writes);
+  // Writes every overlay's writes in one atomic batch and refreshes the tip.
+  Status Commit(std::initializer_list<const Overlay*> writes, Durability durability);
 
   std::unique_ptr<rocksdb::DB> db_;
   std::unique_ptr<RocksReader> reader_;

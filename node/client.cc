@@ -162,6 +162,19 @@ Result<v1::SubmitTxResponse> Client::SubmitTx(std::string_view tx_bytes) {
   return Call<v1::SubmitTxResponse>("POST", "/v1/txs", json);
 }
 
+Result<v1::SubmitTxBatchResponse> Client::SubmitTxBatch(std::span<const std::string> txs) {
+  v1::SubmitTxBatchRequest request;
+  for (const std::string& tx : txs) request.add_txs(tx);
+  std::string json;
+  GS_ASSERT(google::protobuf::util::MessageToJsonString(request, &json).ok());
+  Result<v1::SubmitTxBatchResponse> response = Call<v1::SubmitTxBatchResponse>("POST", "/v1/txs/batch", json);
+  if (response.ok() && response->results_size() != static_cast<int>(txs.size())) {
+    return Status("BAD_RESPONSE", url_ + " answered " + std::to_string(response->results_size()) + " of " +
+                                      std::to_string(txs.size()) + " transactions");
+  }
+  return response;
+}
+
 Result<v1::TxResponse> Client::GetTx(const ledger::Hash& tx_id, milliseconds wait) {
   std::string path = "/v1/txs/" + ledger::ToHex(tx_id);
   if (wait.count() > 0) path += "?wait_ms=" + std::to_string(wait.count());

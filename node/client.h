@@ -11,6 +11,7 @@
 #include <chrono>
 #include <cstdint>
 #include <memory>
+#include <span>
 #include <string>
 #include <string_view>
 
@@ -44,6 +45,10 @@ class Client {
   // POST /v1/txs. OK when admitted or already known (response.code() says which); a refusal is
   // an error with the admission code.
   Result<v1::SubmitTxResponse> SubmitTx(std::string_view tx_bytes);
+
+  // POST /v1/txs/batch (1 to kMaxBatchTxs transactions). OK with one answer per transaction, in
+  // order, each OK, ALREADY_KNOWN or its refusal code.
+  Result<v1::SubmitTxBatchResponse> SubmitTxBatch(std::span<const std::string> txs);
 
   // GET /v1/txs/{id}, waiting up to `wait` for its commit (NOT_FOUND if it is not committed by
   // then).

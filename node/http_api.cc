@@ -88,7 +88,7 @@ int AdmissionHttpStatus(const std::string& code) {
 }
 
 // The routes, matched on the decoded path alone; the method is checked afterwards (405).
-enum class Route { kSubmitTx, kTx, kAccount, kBlock, kStatus, kAccountProof, kMetrics, kNone };
+enum class Route { kSubmitTx, kSubmitTxBatch, kTx, kAccount, kBlock, kStatus, kAccountProof, kMetrics, kNone };
 
 struct Match {
   Route route = Route::kNone;
@@ -97,6 +97,7 @@ struct Match {
 
 Match MatchPath(std::string_view path) {
   if (path == "/v1/txs") return {Route::kSubmitTx, {}};
+  if (path == "/v1/txs/batch") return {Route::kSubmitTxBatch, {}};
   if (path == "/v1/status") return {Route::kStatus, {}};
   if (path == "/metrics") return {Route::kMetrics, {}};
   constexpr std::pair<std::string_view, Route> kPrefixed[] = {{"/v1/txs/", Route::kTx},
@@ -112,7 +113,9 @@ Match MatchPath(std::string_view path) {
   return {};
 }
 
-std::string_view AllowedMethod(Route route) { return route == Route::kSubmitTx ? "POST" : "GET"; }
+bool IsSubmit(Route route) { return route == Route::kSubmitTx || route == Route::kSubmitTxBatch; }
+
+std::string_view AllowedMethod(Route route) { return IsSubmit(route) ? "POST" : "GET"; }
 
 // Strict decimal: digits only, no sign, at most `max_digits`, no overflow.
 std::optional<uint64_t> ParseDecimal(std::string_view text, size_t max_digits) {
@@ -289,7 +292,7 @@ class HttpApi::Handlers {
   const HttpApiOptions& options() const { return options_; }
   void BeginStop() { stopping_ = true; }
 
-  // Everything but POST /v1/txs, which needs its body read first.
+  // Everything but the submissions, which need their body read first.
   Reply Route(const httplib::Request& request) {
     const Match match = MatchPath(request.path);
     if (match.route == Route::kNone)
@@ -310,38 +313,73 @@ class HttpApi::Handlers {
       case Route::kAccountProof: return NoQuery(request, [&] { return GetAccountProof(match.arg); });
       case Route::kMetrics: return NoQuery(request, [&] { return GetMetrics(); });
       case Route::kSubmitTx:
+      case Route::kSubmitTxBatch:
       case Route::kNone: break;
     }
-    // POST /v1/txs is handled once its body is read, and kNone was answered above.
+    // Submissions are handled once their body is read, and kNone was answered above.
     GS_ASSERT(false);
   }
 
   Reply SubmitTx(const httplib::Request& request) {
-    if (!request.params.empty()) return BadRequest("POST /v1/txs takes no query parameters");
     v1::SubmitTxRequest body;
-    google::protobuf::util::JsonParseOptions options;
-    options.ignore_unknown_fields = false;
-    const auto parsed = google::protobuf::util::JsonStringToMessage(request.body, &body, options);
-    if (!parsed.ok())
-      return BadRequest("request body is not a SubmitTxRequest: " + Printable(std::string(parsed.message())));
+    if (std::optional<Reply> refused = ParseBody(request, "SubmitTxRequest", body)) return *std::move(refused);
     if (body.tx().empty()) return BadRequest("\"tx\" is required: the base64 of a serialised SignedTx");
-    Admission admission = service_.Submit(std::move(*body.mutable_tx()));
-    const std::string tx_id = admission.tx_id == ledger::Hash{} ? "" : ToHex(admission.tx_id);
-    const bool known = admission.status.code() == "ALREADY_KNOWN";
-    if (!admission.status.ok() && !known) {
-      return ErrorReply(AdmissionHttpStatus(admission.status.code()), admission.status.code(),
-                        Printable(admission.status.message(), 1000), tx_id);
+    const Admission admission = service_.Submit(std::move(*body.mutable_tx()));
+    v1::SubmitTxResponse response = AdmissionAnswer(admission);
+    if (!IsAdmitted(admission)) {
+      return ErrorReply(AdmissionHttpStatus(response.code()), response.code(), response.message(), response.tx_id());
     }
-    GS_ASSERT(!tx_id.empty());
-    v1::SubmitTxResponse response;
-    response.set_tx_id(tx_id);
-    response.set_code(known ? "ALREADY_KNOWN" : "OK");
-    response.set_message(known ? admission.status.message() : "admitted to the mempool");
+    return JsonReply(response);
+  }
+
+  Reply SubmitTxBatch(const httplib::Request& request) {
+    v1::SubmitTxBatchRequest body;
+    if (std::optional<Reply> refused = ParseBody(request, "SubmitTxBatchRequest", body)) return *std::move(refused);
+    if (body.txs().empty() || body.txs_size() > static_cast<int>(kMaxBatchTxs)) {
+      return BadRequest("\"txs\" must hold 1 to " + std::to_string(kMaxBatchTxs) + " transactions, not " +
+                        std::to_string(body.txs_size()));
+    }
+    std::vector<std::string> txs(std::make_move_iterator(body.mutable_txs()->begin()),
+                                 std::make_move_iterator(body.mutable_txs()->end()));
+    v1::SubmitTxBatchResponse response;
+    for (const Admission& admission : service_.SubmitBatch(std::move(txs))) {
+      *response.add_results() = AdmissionAnswer(admission);
+    }
     return JsonReply(response);
   }
 
  private:
   static Reply BadRequest(const std::string& message) { return ErrorReply(400, "BAD_REQUEST", message); }
+
+  // Parses a JSON request body into `message` (named `name` in the error); the refusal otherwise.
+  template <typename M>
+  static std::optional<Reply> ParseBody(const httplib::Request& request, std::string_view name, M& message) {
+    if (!request.params.empty()) return BadRequest("POST " + Printable(request.path) + " takes no query parameters");
+    google::protobuf::util::JsonParseOptions options;
+    options.ignore_unknown_fields = false;
+    const auto parsed = google::protobuf::util::JsonStringToMessage(request.body, &message, options);
+    if (parsed.ok()) return std::nullopt;
+    return BadRequest("request body is not a " + std::string(name) + ": " + Printable(std::string(parsed.message())));
+  }
+
+  static bool IsAdmitted(const Admission& admission) {
+    return admission.status.ok() || admission.status.code() == "ALREADY_KNOWN";
+  }
+
+  // The answer for one transaction: OK, ALREADY_KNOWN or the refusal's code, with its message.
+  static v1::SubmitTxResponse AdmissionAnswer(const Admission& admission) {
+    v1::SubmitTxResponse answer;
+    if (admission.tx_id != ledger::Hash{}) answer.set_tx_id(ToHex(admission.tx_id));
+    if (admission.status.ok()) {
+      answer.set_code("OK");
+      answer.set_message("admitted to the mempool");
+    } else {
+      answer.set_code(admission.status.code());
+      answer.set_message(Printable(admission.status.message(), 1000));
+    }
+    GS_ASSERT(!IsAdmitted(admission) || !answer.tx_id().empty());
+    return answer;
+  }
 
   template <typename F>
   static Reply NoQuery(const httplib::Request& request, F&& handle) {
@@ -624,7 +662,7 @@ HttpApi::HttpApi(NodeService& service, HttpApiOptions options)
       std::max<time_t>(1, std::chrono::duration_cast<std::chrono::seconds>(options.keep_alive).count()));
   Handlers& handlers = *handlers_;
   http.set_pre_routing_handler([&handlers](const httplib::Request& request, httplib::Response& response) {
-    if (request.method == "POST" && MatchPath(request.path).route == Route::kSubmitTx) {
+    if (request.method == "POST" && IsSubmit(MatchPath(request.path).route)) {
       std::optional<Reply> refused = RefuseUnboundedBody(request);
       if (!refused) return httplib::Server::HandlerResponse::Unhandled;  // httplib reads the body, bounded
       Write(std::move(*refused), response);
@@ -635,6 +673,9 @@ HttpApi::HttpApi(NodeService& service, HttpApiOptions options)
   });
   http.Post("/v1/txs", [&handlers](const httplib::Request& request, httplib::Response& response) {
     Write(handlers.SubmitTx(request), response);
+  });
+  http.Post("/v1/txs/batch", [&handlers](const httplib::Request& request, httplib::Response& response) {
+    Write(handlers.SubmitTxBatch(request), response);
   });
   http.set_error_handler(httplib::Server::HandlerWithResponse([](const httplib::Request&, httplib::Response& response) {
     if (!response.body.empty()) return httplib::Server::HandlerResponse::Unhandled;  // ours already

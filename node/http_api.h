@@ -26,6 +26,8 @@
 namespace gongshe::node {
 
 inline constexpr uint16_t kDefaultApiPort = 26657;
+// Transactions in one POST /v1/txs/batch.
+inline constexpr size_t kMaxBatchTxs = 1000;
 
 struct HttpApiOptions {
   std::string host = "127.0.0.1";
@@ -34,7 +36,7 @@ struct HttpApiOptions {
   size_t max_queued_connections = 64;
   size_t max_waiting = 4;                       // < workers, so waits never take every worker
   std::chrono::milliseconds max_wait{30'000};   // the largest wait_ms a request may ask for
-  size_t max_body_bytes = 64 * 1024;            // a base64 transaction of kMaxTxBytes fits
+  size_t max_body_bytes = 4 << 20;              // a batch of small transactions, or ~190 of the largest
   std::chrono::milliseconds io_timeout{5'000};  // reading a request, writing an answer
   std::chrono::milliseconds keep_alive{2'000};  // an idle connection keeps its worker this long
   size_t keep_alive_max_requests = 10'000;      // requests on one connection before it is closed

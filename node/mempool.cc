@@ -1,7 +1,6 @@
 #include "node/mempool.h"
 
 #include <algorithm>
-#include <cstring>
 #include <utility>
 
 #include "ledger/admission.h"
@@ -17,13 +16,6 @@ constexpr int kMaxStateChecks = 4;
 Status AlreadyKnown(std::string message) { return {"ALREADY_KNOWN", std::move(message)}; }
 
 }  // namespace
-
-size_t Hash32Hasher::operator()(const std::array<uint8_t, 32>& h) const {
-  static_assert(sizeof(size_t) <= 32);
-  size_t v;
-  std::memcpy(&v, h.data(), sizeof v);
-  return v;
-}
 
 // One SubmitBatch call: its transactions, their answers, and the chunks still running.
 struct Mempool::Batch {
@@ -61,7 +53,7 @@ void Mempool::Submit(std::string bytes, Done done, TxOrigin origin) {
   };
   auto pending = std::make_shared<Pending>(Pending{std::move(bytes), std::move(done)});
   const bool queued = Queue([this, pending, origin] {
-    ledger::DecodedTx scratch;
+    Scratch scratch;
     Admission answer = Admit(std::move(pending->bytes), origin, scratch);
     ReleaseChecks(1);
     if (pending->done) pending->done(answer);
@@ -100,7 +92,7 @@ void Mempool::SubmitBatch(std::vector<std::string> txs, BatchDone done, TxOrigin
 }
 
 void Mempool::RunBatchChunk(const std::shared_ptr<Batch>& batch, size_t begin, size_t end) {
-  ledger::DecodedTx scratch;  // one decoding buffer for the chunk
+  Scratch scratch;  // one decoding buffer and, while no block commits, one snapshot for the chunk
   for (size_t i = begin; i < end; ++i) {
     batch->answers[i] = Admit(std::move(batch->txs[i]), batch->origin, scratch);
   }
@@ -114,11 +106,11 @@ void Mempool::FinishBatchChunk(Batch& batch) {
   if (batch.done) batch.done(std::move(batch.answers));
 }
 
-Admission Mempool::Admit(std::string bytes, TxOrigin origin, ledger::DecodedTx& scratch) {
+Admission Mempool::Admit(std::string bytes, TxOrigin origin, Scratch& scratch) {
   Admission answer;
   if (bytes.size() > ledger::kMaxTxBytes) {
     // Refused before hashing: the id stays zero.
-    answer.status = ledger::DecodeTxInto(AsBytes(bytes), config_.chain_id, scratch);
+    answer.status = ledger::DecodeTxInto(AsBytes(bytes), config_.chain_id, scratch.tx);
     GS_ASSERT(answer.status.code() == "TX_TOO_LARGE");
   } else {
     answer.tx_id = ledger::Sha256(AsBytes(bytes));
@@ -128,30 +120,41 @@ Admission Mempool::Admit(std::string bytes, TxOrigin origin, ledger::DecodedTx& 
   return answer;
 }
 
-Status Mempool::Check(std::string bytes, const ledger::Hash& id, TxOrigin origin, ledger::DecodedTx& tx) {
+Status Mempool::Check(std::string bytes, const ledger::Hash& id, TxOrigin origin, Scratch& scratch) {
   if (Contains(id)) return AlreadyKnown("the transaction is in the mempool");
+  ledger::DecodedTx& tx = scratch.tx;
   GS_RETURN_IF_ERROR(ledger::DecodeTxInto(AsBytes(bytes), config_.chain_id, tx));
-  if (!ledger::VerifyTxSignatures(tx, config_.chain_id)) {
-    return {"BAD_SIGNATURE", "the signature or the co-signature does not verify for this chain"};
+  if (!SignaturesVerified(id)) {
+    if (!ledger::VerifyTxSignatures(tx, config_.chain_id)) {
+      return {"BAD_SIGNATURE", "the signature or the co-signature does not verify for this chain"};
+    }
+    NoteVerified({&id, 1});
   }
   tx.id = id;
   const PooledTx pooled{id, std::make_shared<const std::string>(std::move(bytes))};
   for (int attempt = 0; attempt < kMaxStateChecks; ++attempt) {
-    // Read before the snapshot is taken: an Update after this read makes Insert refuse.
-    const uint64_t generation = generation_.load(std::memory_order_acquire);
-    std::shared_ptr<const ledger::LedgerSnapshot> snapshot = committed_();
-    GS_ASSERT(snapshot != nullptr);
-    if (std::optional<ledger::TxLocation> at = snapshot->FindTx(id)) {
+    Refresh(scratch.view);
+    const ledger::LedgerSnapshot& snapshot = *scratch.view.snapshot;
+    if (std::optional<ledger::TxLocation> at = snapshot.FindTx(id)) {
       return AlreadyKnown("the transaction was committed at height " + std::to_string(at->height));
     }
-    GS_RETURN_IF_ERROR(ledger::CheckAdmission(tx, snapshot->state(), config_.max_nonce_ahead));
-    snapshot.reset();
-    std::optional<Status> inserted = Insert(tx, pooled, generation);
+    GS_RETURN_IF_ERROR(ledger::CheckAdmission(tx, snapshot.state(), config_.max_nonce_ahead));
+    std::optional<Status> inserted = Insert(tx, pooled, scratch.view.generation);
     if (!inserted) continue;
     if (inserted->ok() && on_admitted_) on_admitted_(pooled, origin);
     return *std::move(inserted);
   }
   return {"MEMPOOL_BUSY", "blocks kept committing during the checks; try again"};
+}
+
+void Mempool::Refresh(CommittedView& view) const {
+  // The generation is read before the snapshot is taken: an Update after this read makes Insert
+  // refuse, and the next attempt takes a newer snapshot.
+  const uint64_t generation = generation_.load(std::memory_order_acquire);
+  if (view.snapshot && view.generation == generation) return;
+  view.generation = generation;
+  view.snapshot = committed_();
+  GS_ASSERT(view.snapshot != nullptr);
 }
 
 std::optional<Status> Mempool::Insert(const ledger::DecodedTx& tx, const PooledTx& pooled, uint64_t generation) {
@@ -193,7 +196,7 @@ std::vector<PooledTx> Mempool::Reap(size_t max_txs, size_t max_bytes, const Next
   size_t out_bytes = 0;
   std::lock_guard lock(mu_);
   // The next nonce to take, per signer met; each signer's run advances it.
-  std::unordered_map<ledger::PublicKey, uint64_t, Hash32Hasher> next;
+  std::unordered_map<ledger::PublicKey, uint64_t, ledger::Hash32Hasher> next;
   for (auto walk = by_seq_.begin(); walk != by_seq_.end() && out.size() < max_txs; ++walk) {
     const Entry& met = *walk->second;
     auto [expected, first_time] = next.try_emplace(met.signer, 0);
@@ -219,6 +222,24 @@ std::vector<PooledTx> Mempool::Reap(size_t max_txs, size_t max_bytes, const Next
 bool Mempool::Contains(const ledger::Hash& id) const {
   std::lock_guard lock(mu_);
   return by_id_.contains(id);
+}
+
+bool Mempool::SignaturesVerified(const ledger::Hash& id) const {
+  std::lock_guard lock(verified_mu_);
+  return verified_.contains(id);
+}
+
+void Mempool::NoteVerified(std::span<const ledger::Hash> ids) {
+  std::lock_guard lock(verified_mu_);
+  for (const ledger::Hash& id : ids) {
+    if (!verified_.insert(id).second) continue;
+    verified_order_.push_back(id);
+    if (verified_order_.size() > kVerifiedIds) {
+      verified_.erase(verified_order_.front());
+      verified_order_.pop_front();
+    }
+  }
+  GS_ASSERT(verified_.size() == verified_order_.size() && verified_.size() <= kVerifiedIds);
 }
 
 void Mempool::Update(std::span<const ledger::Hash> committed, const ledger::KvReader& state) {

@@ -35,6 +35,7 @@
 #include <condition_variable>
 #include <cstddef>
 #include <cstdint>
+#include <deque>
 #include <functional>
 #include <map>
 #include <memory>
@@ -72,11 +73,7 @@ struct PooledTx {
   std::shared_ptr<const std::string> bytes;
 };
 
-// Hashes a SHA-256 id (or an Ed25519 key) for unordered containers: its first 8 bytes.
-struct Hash32Hasher {
-  size_t operator()(const std::array<uint8_t, 32>& h) const;
-};
-using TxIdSet = std::unordered_set<ledger::Hash, Hash32Hasher>;
+using TxIdSet = std::unordered_set<ledger::Hash, ledger::Hash32Hasher>;
 
 // Where a transaction came from; passed to the admitted hook so the node chooses what to gossip.
 enum class TxOrigin { kClient, kPeer };
@@ -135,9 +132,16 @@ class Mempool {
   std::vector<PooledTx> Reap(size_t max_txs, size_t max_bytes, const NextNonce& next_nonce,
                              const TxIdSet& exclude) const;
 
-  // True when `id` is pooled: its bytes decoded for this chain and their signatures verified at
-  // admission, so the node need not verify them again when it executes a block holding them.
+  // True when `id` is pooled.
   bool Contains(const ledger::Hash& id) const;
+
+  // True when this node verified the signatures of the transaction `id` recently: at admission,
+  // or in a block (NoteVerified). The id is the SHA-256 of the exact bytes, so they need no second
+  // check, here or when a block holding them executes. Remembers the last kVerifiedIds ids.
+  static constexpr size_t kVerifiedIds = 1 << 17;
+  bool SignaturesVerified(const ledger::Hash& id) const;
+  // Records ids whose bytes decoded for this chain and whose signatures verified.
+  void NoteVerified(std::span<const ledger::Hash> ids);
 
   // After blocks commit, with `state` the new committed state (call it once the ledger's
   // snapshots see that state; admissions racing with it re-check against a newer snapshot):
@@ -168,9 +172,22 @@ class Mempool {
   using SignerQueue = std::map<uint64_t, Entry>;  // by nonce; node-based, so entries never move
   struct Batch;
 
+  // The committed ledger as of one Update generation; reused across a chunk of admissions.
+  struct CommittedView {
+    uint64_t generation = 0;
+    std::shared_ptr<const ledger::LedgerSnapshot> snapshot;
+  };
+  // Per-task scratch: one decoding buffer and one committed view for a run of admissions.
+  struct Scratch {
+    ledger::DecodedTx tx;
+    CommittedView view;
+  };
+
   // Runs on a worker: the whole admission of one transaction, the hook, the counters.
-  Admission Admit(std::string bytes, TxOrigin origin, ledger::DecodedTx& scratch);
-  Status Check(std::string bytes, const ledger::Hash& id, TxOrigin origin, ledger::DecodedTx& tx);
+  Admission Admit(std::string bytes, TxOrigin origin, Scratch& scratch);
+  Status Check(std::string bytes, const ledger::Hash& id, TxOrigin origin, Scratch& scratch);
+  // Points `view` at the latest committed state unless it is there already.
+  void Refresh(CommittedView& view) const;
   // Inserts under the lock; nullopt when an Update ran after `generation` was read (the checks
   // must be redone against a newer snapshot).
   std::optional<Status> Insert(const ledger::DecodedTx& tx, const PooledTx& pooled, uint64_t generation);
@@ -205,12 +222,17 @@ class Mempool {
   std::condition_variable idle_;  // tasks_ reached 0
   size_t pending_checks_ = 0;     // transactions taken in and not yet answered
   size_t tasks_ = 0;              // queued or running worker tasks (the destructor waits for them)
-  std::unordered_map<ledger::Hash, const Entry*, Hash32Hasher> by_id_;
+  std::unordered_map<ledger::Hash, const Entry*, ledger::Hash32Hasher> by_id_;
   std::map<ledger::PublicKey, SignerQueue> by_signer_;
   std::map<uint64_t, const Entry*> by_seq_;
   uint64_t next_seq_ = 0;
   size_t bytes_ = 0;
   std::optional<ledger::PublicKey> sweep_from_;  // where the next Update's sweep starts
+
+  // The ids of recently verified transactions: a set, and their insertion order for eviction.
+  mutable std::mutex verified_mu_;
+  TxIdSet verified_;
+  std::deque<ledger::Hash> verified_order_;
 };
 
 }  // namespace gongshe::node

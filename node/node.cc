@@ -7,7 +7,6 @@
 #include <condition_variable>
 #include <deque>
 #include <future>
-#include <latch>
 #include <map>
 #include <mutex>
 #include <thread>
@@ -17,6 +16,7 @@
 #include "consensus/core.h"
 #include "gongshe/v1/peer.pb.h"
 #include "common/file.h"
+#include "ledger/batch_verify.h"
 #include "ledger/genesis.h"
 #include "ledger/key_file.h"
 #include "ledger/ledger.h"
@@ -50,12 +50,19 @@ constexpr auto kSyncTimeout = std::chrono::milliseconds(3000);
 constexpr auto kStartupWindow = std::chrono::milliseconds(1200);  // for peers to announce heights
 constexpr auto kAnnounceInterval = std::chrono::milliseconds(500);
 constexpr auto kGossipInterval = std::chrono::milliseconds(5);
+// Admission checks are bulk work: the workers run at this lower priority, so that under load the
+// node loop (votes, execution, commits: every transaction's latency) gets the CPU first.
+constexpr int kWorkerNice = 10;
 const std::string kSafetyRecordKey = "safety";
 const std::string kVotedRecordPrefix = "voted/";
 
 int64_t NowMs() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
       .count();
+}
+
+int64_t MicrosSince(Clock::time_point start) {
+  return std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - start).count();
 }
 
 std::string HashString(const Hash& h) { return std::string(AsChars(h)); }
@@ -105,6 +112,7 @@ class NodeImpl final : public Node {
   uint16_t p2p_port() const override { return transport_->local_port(); }
 
   Admission Submit(std::string tx_bytes) override;
+  std::vector<Admission> SubmitBatch(std::vector<std::string> txs) override;
   std::optional<ledger::TxLocation> WaitForCommit(const Hash& tx_id, std::chrono::milliseconds timeout) override;
   std::shared_ptr<const ledger::LedgerSnapshot> Snapshot() override { return ledger_->Snapshot(); }
   NodeStatus Status() override;
@@ -122,13 +130,17 @@ class NodeImpl final : public Node {
   void Run(consensus::Actions actions);
   void RunOne(consensus::Action& action, std::deque<consensus::Action>& queue);
   void OnFrame(const PublicKey& from, Bytes frame);
+  // Records the core asked to persist wait in unsynced_records_ and are written in one synced write
+  // before the next message leaves (FlushRecords), or with a commit: one disk sync per vote.
   void Persist(ledger::NodeRecords records);
+  void FlushRecords();
 
   // Execution ahead of commit.
   const ledger::KvReader* StateAfter(const BlockId& id) const;
   Result<ExecutedBlock> Execute(const ledger::KvReader& base, ByteView payload, const Hash& payload_hash,
                                 bool check_time);
-  ledger::SignatureResults CheckSignatures(const v1::Block& block, const std::vector<Hash>& ids, bool trust_mempool);
+  // Signature results for a block's transactions, checking only those not verified recently.
+  ledger::SignatureResults CheckSignatures(const v1::Block& block, const std::vector<Hash>& ids);
   void OnExecuteBlock(const consensus::ExecuteBlock& request, std::deque<consensus::Action>& queue);
   void RetryDeferred(std::deque<consensus::Action>& queue);
 
@@ -181,6 +193,7 @@ class NodeImpl final : public Node {
   std::optional<consensus::RequestPayload> pending_payload_;
   Clock::time_point payload_requested_at_{};
   std::map<BlockId, uint64_t> voted_records_;  // blocks persisted before a vote, by height
+  ledger::NodeRecords unsynced_records_;
   std::unique_ptr<asio::steady_timer> round_timer_, payload_timer_, announce_timer_, gossip_timer_, sync_timer_;
   std::map<PublicKey, uint64_t> peer_heights_;
   Clock::time_point last_commit_at_ = Clock::now();
@@ -233,7 +246,7 @@ gongshe::Status NodeImpl::Open() {
     head_id_ = IdOf(last);
   }
 
-  workers_ = std::make_unique<ThreadPool>(std::max(2u, std::thread::hardware_concurrency()), 100'000);
+  workers_ = std::make_unique<ThreadPool>(std::max(2u, std::thread::hardware_concurrency()), 100'000, kWorkerNice);
   MempoolConfig mempool_config;
   mempool_config.chain_id = genesis_.genesis.chain_id();
   mempool_config.max_txs = config_.mempool_max_txs;
@@ -375,6 +388,7 @@ void NodeImpl::Run(consensus::Actions actions) {
     queue.pop_front();
     RunOne(action, queue);
   }
+  FlushRecords();
   if (core_) round_ = core_->current_round();
 }
 
@@ -386,8 +400,10 @@ void NodeImpl::RunOne(consensus::Action& action, std::deque<consensus::Action>& 
     return Frame(message);
   };
   if (auto* send = std::get_if<consensus::SendMessage>(&action)) {
+    FlushRecords();
     transport_->Send(send->to, consensus_frame(send->bytes));
   } else if (auto* broadcast = std::get_if<consensus::BroadcastMessage>(&action)) {
+    FlushRecords();
     transport_->Broadcast(consensus_frame(broadcast->bytes));
   } else if (auto* timer = std::get_if<consensus::SetTimer>(&action)) {
     round_timer_->expires_after(std::chrono::milliseconds(timer->delay_ms));
@@ -422,8 +438,16 @@ void NodeImpl::RunOne(consensus::Action& action, std::deque<consensus::Action>& 
 }
 
 void NodeImpl::Persist(ledger::NodeRecords records) {
-  gongshe::Status status = ledger_->PutNodeRecords(records);
+  for (auto& record : records) unsynced_records_.push_back(std::move(record));
+}
+
+void NodeImpl::FlushRecords() {
+  if (unsynced_records_.empty()) return;
+  const auto started = Clock::now();
+  gongshe::Status status = ledger_->PutNodeRecords(unsynced_records_);
+  spdlog::trace("synced {} consensus records in {} us", unsynced_records_.size(), MicrosSince(started));
   if (!status.ok()) Fatal("cannot persist consensus state: " + status.ToString());
+  unsynced_records_.clear();
 }
 
 void NodeImpl::OnFrame(const PublicKey& from, Bytes frame) {
@@ -473,31 +497,30 @@ const ledger::KvReader* NodeImpl::StateAfter(const BlockId& id) const {
   return it->second.overlay.get();
 }
 
-ledger::SignatureResults NodeImpl::CheckSignatures(const v1::Block& block, const std::vector<Hash>& ids,
-                                                   bool trust_mempool) {
-  const size_t count = ids.size();
-  ledger::SignatureResults results(count, true);
-  std::vector<size_t> unchecked;
-  for (size_t i = 0; i < count; ++i) {
-    if (!trust_mempool || !mempool_->Contains(ids[i])) unchecked.push_back(i);
-  }
-  if (unchecked.empty()) return results;
+ledger::SignatureResults NodeImpl::CheckSignatures(const v1::Block& block, const std::vector<Hash>& ids) {
   const std::string& chain_id = genesis_.genesis.chain_id();
-  const size_t chunks = std::min(unchecked.size(), workers_->workers());
-  std::latch done(static_cast<std::ptrdiff_t>(chunks));
-  std::vector<char> ok(count, 1);
-  for (size_t c = 0; c < chunks; ++c) {
-    workers_->Submit([&, c] {
-      for (size_t k = c; k < unchecked.size(); k += chunks) {
-        const size_t i = unchecked[k];
-        Result<ledger::DecodedTx> tx = ledger::DecodeTx(AsBytes(block.txs(static_cast<int>(i))), chain_id);
-        ok[i] = tx.ok() && ledger::VerifyTxSignatures(*tx, chain_id);
-      }
-      done.count_down();
-    });
+  ledger::SignatureResults results(ids.size(), true);
+  std::vector<size_t> unchecked;
+  std::vector<ledger::DecodedTx> decoded;
+  for (size_t i = 0; i < ids.size(); ++i) {
+    if (mempool_->SignaturesVerified(ids[i])) continue;
+    Result<ledger::DecodedTx> tx = ledger::DecodeTx(AsBytes(block.txs(static_cast<int>(i))), chain_id);
+    if (!tx.ok()) {
+      results[i] = false;
+      continue;
+    }
+    unchecked.push_back(i);
+    decoded.push_back(*std::move(tx));
   }
-  done.wait();
-  for (size_t i : unchecked) results[i] = ok[i] != 0;
+  std::vector<const ledger::DecodedTx*> txs;
+  for (const ledger::DecodedTx& tx : decoded) txs.push_back(&tx);
+  const std::vector<bool> verified = ledger::BatchVerifier(*workers_).VerifyTxs(txs, chain_id);
+  std::vector<Hash> verified_ids;
+  for (size_t k = 0; k < unchecked.size(); ++k) {
+    results[unchecked[k]] = verified[k];
+    if (verified[k]) verified_ids.push_back(ids[unchecked[k]]);
+  }
+  mempool_->NoteVerified(verified_ids);
   return results;
 }
 
@@ -522,9 +545,8 @@ Result<ExecutedBlock> NodeImpl::Execute(const ledger::KvReader& base, ByteView p
       return gongshe::Status{"BAD_BLOCK", "block time is ahead of our clock"};
     }
   }
-  executed.tx_ids.reserve(executed.block.txs_size());
-  for (const std::string& tx : executed.block.txs()) executed.tx_ids.push_back(ledger::Sha256(AsBytes(tx)));
-  ledger::SignatureResults signatures = CheckSignatures(executed.block, executed.tx_ids, true);
+  executed.tx_ids = ledger::TxIds(executed.block);
+  ledger::SignatureResults signatures = CheckSignatures(executed.block, executed.tx_ids);
   executed.overlay = std::make_unique<ledger::Overlay>(base);
   Result<v1::BlockResults> results = ledger::ExecuteBlock(executed.block, signatures, *executed.overlay);
   if (!results.ok()) return results.status();
@@ -544,9 +566,12 @@ void NodeImpl::OnExecuteBlock(const consensus::ExecuteBlock& request, std::deque
   }
   ExecutedBlock record;
   if (base) {
+    const auto started = Clock::now();
     Result<ExecutedBlock> executed = Execute(*base, request.payload, request.payload_hash, true);
     if (executed.ok()) {
       record = *std::move(executed);
+      spdlog::debug("executed height {}: {} transactions in {} us", request.height,
+                    record.block.txs_size(), MicrosSince(started));
     } else {
       spdlog::warn("block at height {} refused: {}", request.height, executed.status().ToString());
     }
@@ -614,6 +639,7 @@ void NodeImpl::TryAnswerPayload(std::deque<consensus::Action>& queue) {
   pending_payload_.reset();
   payload_timer_->cancel();
 
+  const auto started = Clock::now();
   const ledger::ChainTip tip = ledger::ReadChainTip(*base);
   std::vector<PooledTx> pooled = mempool_->Reap(
       config_.max_block_txs, config_.max_block_bytes,
@@ -625,6 +651,9 @@ void NodeImpl::TryAnswerPayload(std::deque<consensus::Action>& queue) {
   std::string payload;
   GS_ASSERT(block.SerializeToString(&payload));
   const Hash payload_hash = ledger::Sha256(AsBytes(block.header()));
+  spdlog::debug("proposing height {} round {}: {} transactions, {} us after waiting {} us", request.height,
+                request.round, block.txs_size(), MicrosSince(started),
+                std::chrono::duration_cast<std::chrono::microseconds>(started - payload_requested_at_).count());
   for (consensus::Action& a : core_->OnPayloadReady(request, Bytes(payload.begin(), payload.end()), payload_hash)) {
     queue.push_back(std::move(a));
   }
@@ -643,6 +672,7 @@ void NodeImpl::OnCommit(const consensus::Commit& commit) {
 
 void NodeImpl::CommitOne(const consensus::CommittedBlock& committed, const v1::CommitCertificate* certificate) {
   GS_ASSERT(committed.parent_id == head_id_ && committed.height == ledger_->height() + 1);
+  const auto started = Clock::now();
   auto it = executed_.find(committed.id);
   if (it == executed_.end() || !it->second.valid) {
     // Certified by others before we executed it (we were behind): it must execute here too.
@@ -658,7 +688,14 @@ void NodeImpl::CommitOne(const consensus::CommittedBlock& committed, const v1::C
   record_block.clear_payload();
   std::string record;
   GS_ASSERT(record_block.SerializeToString(&record));
-  ledger::NodeRecords records = {{CommittedBlockRecordKey(committed.height), std::move(record)}};
+  // Records the core asked for ride in this write, which is then synced (they must be durable
+  // before the next message leaves). Otherwise the commit is not waited for: it is certified by a
+  // quorum already, and the next synced write (before this node's next vote) makes it durable.
+  const auto durability = unsynced_records_.empty() ? ledger::Ledger::Durability::kBuffered
+                                                    : ledger::Ledger::Durability::kSynced;
+  ledger::NodeRecords records = std::move(unsynced_records_);
+  unsynced_records_.clear();
+  records.emplace_back(CommittedBlockRecordKey(committed.height), std::move(record));
   for (auto v = voted_records_.begin(); v != voted_records_.end();) {
     if (v->second > committed.height) {
       ++v;
@@ -667,13 +704,16 @@ void NodeImpl::CommitOne(const consensus::CommittedBlock& committed, const v1::C
     records.emplace_back(VotedRecordKey(v->first), std::nullopt);
     v = voted_records_.erase(v);
   }
-  gongshe::Status status = ledger_->CommitExecuted(block.block, block.results, *block.overlay, certificate, records);
+  gongshe::Status status = ledger_->CommitExecuted(block.block, block.tx_ids, block.results, *block.overlay,
+                                                   certificate, records, durability);
   if (!status.ok()) Fatal("cannot commit block " + std::to_string(committed.height) + ": " + status.ToString());
   head_id_ = committed.id;
   for (auto& [id, child] : executed_) {
     if (child.parent_id == committed.id && child.overlay) child.overlay->Rebase(ledger_->state());
   }
   AfterCommit(block.block, block.tx_ids);
+  spdlog::debug("committed height {}: {} transactions in {} us", committed.height, block.block.txs_size(),
+                MicrosSince(started));
   executed_.erase(it);
 }
 
@@ -687,7 +727,6 @@ void NodeImpl::AfterCommit(const v1::Block& block, const std::vector<Hash>& tx_i
     txs_committed_ += static_cast<uint64_t>(block.txs_size());
   }
   commit_cv_.notify_all();
-  spdlog::debug("committed height {} with {} transactions", ledger_->height(), block.txs_size());
 }
 
 // Drops executed blocks that can no longer commit: at or below the head, or off the committed chain.
@@ -854,6 +893,15 @@ Admission NodeImpl::Submit(std::string tx_bytes) {
   auto promise = std::make_shared<std::promise<Admission>>();
   std::future<Admission> future = promise->get_future();
   mempool_->Submit(std::move(tx_bytes), [promise](const Admission& admission) { promise->set_value(admission); });
+  return future.get();
+}
+
+std::vector<Admission> NodeImpl::SubmitBatch(std::vector<std::string> txs) {
+  auto promise = std::make_shared<std::promise<std::vector<Admission>>>();
+  std::future<std::vector<Admission>> future = promise->get_future();
+  mempool_->SubmitBatch(
+      std::move(txs), [promise](std::vector<Admission> answers) { promise->set_value(std::move(answers)); },
+      TxOrigin::kClient);
   return future.get();
 }
 

@@ -53,6 +53,8 @@ class NodeService {
 
   // Runs the admission checks (on the node's worker pool) and returns their answer.
   virtual Admission Submit(std::string tx_bytes) = 0;
+  // The same for many transactions at once, spread over the workers; answers in input order.
+  virtual std::vector<Admission> SubmitBatch(std::vector<std::string> txs) = 0;
 
   // Waits until `tx_id` is committed, at most `timeout`; nullopt if it is not committed by then.
   virtual std::optional<ledger::TxLocation> WaitForCommit(const ledger::Hash& tx_id,

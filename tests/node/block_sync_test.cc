@@ -71,8 +71,10 @@ class BlockSyncTest : public ::testing::Test {
     std::optional<v1::CommitCertificate> certificate;
     if (certified) certificate = Certify(consensus.height(), round_, id, signers);
     ASSERT_TRUE(source_
-                    ->CommitExecuted(block, *results, writes, certificate ? &*certificate : nullptr,
-                                     {{CommittedBlockRecordKey(consensus.height()), record}})
+                    ->CommitExecuted(block, ledger::TxIds(block), *results, writes,
+                                     certificate ? &*certificate : nullptr,
+                                     {{CommittedBlockRecordKey(consensus.height()), record}},
+                                     ledger::Ledger::Durability::kSynced)
                     .ok());
     head_id_ = id;
     ++round_;

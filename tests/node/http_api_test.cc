@@ -76,6 +76,12 @@ class LedgerService final : public NodeService {
     return {id, Status::Ok()};
   }
 
+  std::vector<Admission> SubmitBatch(std::vector<std::string> txs) override {
+    std::vector<Admission> answers;
+    for (std::string& tx : txs) answers.push_back(Submit(std::move(tx)));
+    return answers;
+  }
+
   std::optional<ledger::TxLocation> WaitForCommit(const ledger::Hash& tx_id, milliseconds timeout) override {
     std::unique_lock lock(mu_);
     ++waiting_;
@@ -632,7 +638,7 @@ TEST_F(HttpApiTest, MalformedSubmissionsAreRefusedAndChangeNothing) {
       "WRONG_CHAIN");
   ExpectPostRefused(Base64(std::string(ledger::kMaxTxBytes + 1, 'x')), 413, "TX_TOO_LARGE");
   // A body past the API's bound never reaches the parser.
-  ExpectPostRefused("{\"tx\": \"" + std::string(100'000, 'A') + "\"}", 413, "BODY_TOO_LARGE");
+  ExpectPostRefused("{\"tx\": \"" + std::string(HttpApiOptions{}.max_body_bytes, 'A') + "\"}", 413, "BODY_TOO_LARGE");
   // Refused by admission given the state.
   ExpectPostRefused(Base64(builder_.Register(registrar_, 1, TestKey(41).public_key(), v1::ROLE_MEMBER)), 409,
                     "NONCE_TOO_LOW");
@@ -659,6 +665,55 @@ TEST_F(HttpApiTest, MalformedSubmissionsAreRefusedAndChangeNothing) {
   // After all that, the valid transaction still goes through.
   SubmitOk(valid);
   EXPECT_EQ(client_->GetStatus()->height(), 2u);
+}
+
+TEST_F(HttpApiTest, BatchAnswersEachTransactionInOrder) {
+  const std::string first = builder_.Register(registrar_, 1, TestKey(50).public_key(), v1::ROLE_MEMBER);
+  const std::string second = builder_.Register(registrar_, 2, TestKey(51).public_key(), v1::ROLE_MEMBER);
+  std::string forged = builder_.Register(registrar_, 3, TestKey(52).public_key(), v1::ROLE_MEMBER);
+  forged[forged.size() - 5] ^= 1;
+  const std::vector<std::string> txs = {first, "not a transaction", second, forged, first};
+  Result<v1::SubmitTxBatchResponse> answered = client_->SubmitTxBatch(txs);
+  ASSERT_TRUE(answered.ok()) << answered.status().ToString();
+  ASSERT_EQ(answered->results_size(), 5);
+  const std::vector<std::string> codes = {"OK", "MALFORMED", "OK", "BAD_SIGNATURE", "ALREADY_KNOWN"};
+  for (int i = 0; i < 5; ++i) {
+    const v1::SubmitTxResponse& answer = answered->results(i);
+    EXPECT_EQ(answer.code(), codes[static_cast<size_t>(i)]) << i << ": " << answer.message();
+    EXPECT_FALSE(answer.message().empty());
+    EXPECT_EQ(answer.tx_id(), ledger::ToHex(ledger::Sha256(AsBytes(txs[static_cast<size_t>(i)]))));
+  }
+  EXPECT_EQ(client_->GetStatus()->height(), 2u);
+  // An oversized transaction has no id; the others in its batch go on.
+  const std::string third = builder_.Register(registrar_, 3, TestKey(53).public_key(), v1::ROLE_MEMBER);
+  answered = client_->SubmitTxBatch(std::vector<std::string>{std::string(ledger::kMaxTxBytes + 1, 'x'), third});
+  ASSERT_TRUE(answered.ok()) << answered.status().ToString();
+  EXPECT_EQ(answered->results(0).code(), "TX_TOO_LARGE");
+  EXPECT_TRUE(answered->results(0).tx_id().empty());
+  EXPECT_EQ(answered->results(1).code(), "OK");
+  EXPECT_EQ(client_->GetStatus()->height(), 3u);
+}
+
+TEST_F(HttpApiTest, MalformedBatchesAreRefusedAndChangeNothing) {
+  auto post = [&](const std::string& body) {
+    return [this, body] { return http_->Post("/v1/txs/batch", body, "application/json"); };
+  };
+  const std::string valid = builder_.Register(registrar_, 1, TestKey(60).public_key(), v1::ROLE_MEMBER);
+  v1::SubmitTxBatchRequest too_many;
+  for (size_t i = 0; i <= kMaxBatchTxs; ++i) too_many.add_txs(valid);
+  std::string too_many_json;
+  ASSERT_TRUE(google::protobuf::util::MessageToJsonString(too_many, &too_many_json).ok());
+  ExpectRefused(post(too_many_json), 400, "BAD_REQUEST");
+  ExpectRefused(post("{}"), 400, "BAD_REQUEST");
+  ExpectRefused(post("{\"txs\": []}"), 400, "BAD_REQUEST");
+  ExpectRefused(post("{\"txs\": [5]}"), 400, "BAD_REQUEST");
+  ExpectRefused(post("{\"txs\": [\"!!!not base64!!!\"]}"), 400, "BAD_REQUEST");
+  ExpectRefused(post("{\"tx\": \"AAAA\"}"), 400, "BAD_REQUEST");
+  ExpectRefused(post("[\"AAAA\"]"), 400, "BAD_REQUEST");
+  ExpectRefused([&] { return http_->Post("/v1/txs/batch?x=1", "{\"txs\": [\"AAAA\"]}", "application/json"); },
+                400, "BAD_REQUEST");
+  ExpectRefused([&] { return http_->Get("/v1/txs/batch"); }, 405, "METHOD_NOT_ALLOWED");
+  EXPECT_EQ(client_->GetStatus()->height(), 0u);
 }
 
 TEST_F(HttpApiTest, UnknownPathsAndWrongMethodsAreRefused) {

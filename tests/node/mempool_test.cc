@@ -256,6 +256,37 @@ TEST_F(MempoolTest, DuplicatesAreAlreadyKnown) {
   EXPECT_EQ(pool_->counters().already_known, 1u);
 }
 
+TEST_F(MempoolTest, RemembersVerifiedIdsAndTrustsThem) {
+  MakePool();
+  const std::string admitted = Issue(issuers_[0], 1);
+  EXPECT_FALSE(pool_->SignaturesVerified(IdOf(admitted)));
+  ASSERT_TRUE(Submit(admitted).status.ok());
+  EXPECT_TRUE(pool_->SignaturesVerified(IdOf(admitted))) << "admission remembers what it verified";
+  // A refused signature is not remembered.
+  std::string forged = Issue(issuers_[0], 2);
+  forged[forged.size() - 3] ^= 1;
+  EXPECT_EQ(Submit(forged).status.code(), "BAD_SIGNATURE");
+  EXPECT_FALSE(pool_->SignaturesVerified(IdOf(forged)));
+  // An id noted as verified (by a block check) skips the signature check: the id is the hash of
+  // the exact bytes, so the noting caller vouches for these bytes. Shown with forged bytes.
+  pool_->NoteVerified(std::vector<Hash>{IdOf(forged)});
+  EXPECT_TRUE(Submit(forged).status.ok());
+}
+
+TEST_F(MempoolTest, VerifiedIdsAreBoundedOldestFirst) {
+  MakePool();
+  std::vector<Hash> ids(Mempool::kVerifiedIds + 2);
+  for (size_t i = 0; i < ids.size(); ++i) {
+    ids[i] = ledger::Sha256(AsBytes(std::to_string(i)));
+  }
+  pool_->NoteVerified(std::span<const Hash>(ids).first(Mempool::kVerifiedIds));
+  pool_->NoteVerified(ids);  // the first kVerifiedIds again change nothing; the last two evict two
+  EXPECT_FALSE(pool_->SignaturesVerified(ids[0]));
+  EXPECT_FALSE(pool_->SignaturesVerified(ids[1]));
+  EXPECT_TRUE(pool_->SignaturesVerified(ids[2]));
+  EXPECT_TRUE(pool_->SignaturesVerified(ids.back()));
+}
+
 TEST_F(MempoolTest, CommittedTransactionsAreAlreadyKnownEvenWhenTheyFailed) {
   MakePool();
   const std::string applied = Issue(issuers_[0], 1);

@@ -1,6 +1,8 @@
 #include "ledger/batch_verify.h"
 
 #include <gtest/gtest.h>
+#include <sys/resource.h>
+#include <unistd.h>
 
 #include <atomic>
 #include <condition_variable>
@@ -10,6 +12,7 @@
 #include <thread>
 
 #include "common/thread_pool.h"
+#include "ledger/transaction.h"
 
 namespace gongshe::ledger {
 namespace {
@@ -199,6 +202,61 @@ TEST(ThreadPool, SubmitBlockedOnFullQueueIsReleasedByShutdown) {
   blocker.Release();
   blocked.join();
   stopper.join();
+}
+
+TEST(ThreadPool, TrySubmitFirstRunsAheadOfWaitingTasks) {
+  ThreadPool pool(1, 8);
+  std::vector<int> order;
+  std::mutex mu;
+  auto record = [&](int n) {
+    return [&, n] {
+      std::lock_guard lock(mu);
+      order.push_back(n);
+    };
+  };
+  {
+    Blocker blocker(pool);
+    ASSERT_TRUE(pool.TrySubmit(record(1)));
+    ASSERT_TRUE(pool.TrySubmit(record(2)));
+    ASSERT_TRUE(pool.TrySubmitFirst(record(3)));
+  }
+  pool.Shutdown();
+  EXPECT_EQ(order, (std::vector<int>{3, 1, 2}));
+}
+
+TEST(ThreadPool, WorkersRunAtTheRequestedNiceness) {
+  ThreadPool pool(2, 8, 7);
+  std::atomic<int> seen{-100};
+  ASSERT_TRUE(pool.Submit([&] { seen = ::getpriority(PRIO_PROCESS, static_cast<id_t>(::gettid())); }));
+  pool.Shutdown();
+  EXPECT_EQ(seen.load(), std::min(19, ::getpriority(PRIO_PROCESS, 0) + 7));
+}
+
+// VerifyTxs combines signature and co-signature per transaction.
+TEST(BatchVerifier, TransactionsWithAndWithoutCosignatures) {
+  ThreadPool pool(2, 64);
+  const KeyPair signer = KeyPair::Generate(), cosigner = KeyPair::Generate();
+  std::vector<DecodedTx> txs;
+  for (uint64_t nonce = 1; nonce <= 6; ++nonce) {
+    v1::TxBody body;
+    body.set_version(1);
+    body.set_chain_id("chain");
+    body.set_nonce(nonce);
+    body.mutable_retire_account()->set_public_key(std::string(32, 'a'));
+    const bool cosigned = nonce % 2 == 0;
+    Result<DecodedTx> tx = DecodeTx(AsBytes(SignTx(body, signer, cosigned ? &cosigner : nullptr)), "chain");
+    ASSERT_TRUE(tx.ok()) << tx.status().ToString();
+    txs.push_back(*std::move(tx));
+  }
+  txs[2].signature[0] ^= 1;    // plain, bad signature
+  txs[3].cosignature[5] ^= 1;  // good signature, bad co-signature
+  txs[5].signature[9] ^= 1;    // bad signature, good co-signature
+  std::vector<const DecodedTx*> pointers;
+  for (const DecodedTx& tx : txs) pointers.push_back(&tx);
+  const std::vector<bool> results = BatchVerifier(pool).VerifyTxs(pointers, "chain");
+  EXPECT_EQ(results, (std::vector<bool>{true, true, false, false, true, false}));
+  for (size_t i = 0; i < txs.size(); ++i) EXPECT_EQ(results[i], VerifyTxSignatures(txs[i], "chain")) << i;
+  EXPECT_TRUE(BatchVerifier(pool).VerifyTxs({}, "chain").empty());
 }
 
 }  // namespace
