@@ -194,6 +194,7 @@ class NodeImpl final : public Node {
   Clock::time_point payload_requested_at_{};
   std::map<BlockId, uint64_t> voted_records_;  // blocks persisted before a vote, by height
   ledger::NodeRecords unsynced_records_;
+  std::vector<consensus::Commit> pending_commits_;  // of the running event, applied once its sends left
   std::unique_ptr<asio::steady_timer> round_timer_, payload_timer_, announce_timer_, gossip_timer_, sync_timer_;
   std::map<PublicKey, uint64_t> peer_heights_;
   Clock::time_point last_commit_at_ = Clock::now();
@@ -383,12 +384,19 @@ void NodeImpl::Run(consensus::Actions actions) {
   std::deque<consensus::Action> queue(std::make_move_iterator(actions.begin()), std::make_move_iterator(actions.end()));
   // Actions caused by handling an action run after the rest of their list: as if their event came
   // once the list was done, which keeps each list's order (a persist before the sends after it).
+  // Commits wait until the event's messages have left: a vote never waits for a commit's write.
   while (!queue.empty() && core_) {
-    consensus::Action action = std::move(queue.front());
-    queue.pop_front();
-    RunOne(action, queue);
+    while (!queue.empty() && core_) {
+      consensus::Action action = std::move(queue.front());
+      queue.pop_front();
+      RunOne(action, queue);
+    }
+    FlushRecords();
+    if (pending_commits_.empty() || !core_) break;
+    for (const consensus::Commit& commit : std::exchange(pending_commits_, {})) OnCommit(commit);
+    RetryDeferred(queue);
+    TryAnswerPayload(queue);
   }
-  FlushRecords();
   if (core_) round_ = core_->current_round();
 }
 
@@ -427,9 +435,7 @@ void NodeImpl::RunOne(consensus::Action& action, std::deque<consensus::Action>& 
   } else if (auto* execute = std::get_if<consensus::ExecuteBlock>(&action)) {
     OnExecuteBlock(*execute, queue);
   } else if (auto* commit = std::get_if<consensus::Commit>(&action)) {
-    OnCommit(*commit);
-    RetryDeferred(queue);
-    TryAnswerPayload(queue);
+    pending_commits_.push_back(std::move(*commit));
   } else if (auto* evidence = std::get_if<consensus::ReportEvidence>(&action)) {
     spdlog::warn("equivocation by validator {} in round {}",
                  ToHex(AsBytes(evidence->evidence.validator())),
@@ -771,6 +777,7 @@ void NodeImpl::MaybeStartSync() {
   const bool stalled = Clock::now() - last_commit_at_ >= kSyncStall;
   if (best <= height + kSyncLagBlocks || (!stalled && best <= height + kSyncFarBehindBlocks)) return;
   spdlog::info("behind by {} blocks: syncing", best - ledger_->height());
+  GS_ASSERT(pending_commits_.empty());  // drained by the end of every Run
   syncing_ = true;
   core_.reset();
   round_timer_->cancel();
