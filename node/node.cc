@@ -51,7 +51,8 @@ constexpr auto kStartupWindow = std::chrono::milliseconds(1200);  // for peers t
 constexpr auto kAnnounceInterval = std::chrono::milliseconds(500);
 constexpr auto kGossipInterval = std::chrono::milliseconds(5);
 // Admission checks are bulk work: the workers run at this lower priority, so that under load the
-// node loop (votes, execution, commits: every transaction's latency) gets the CPU first.
+// node loop and the checks of a block it is about to vote on (every transaction's latency) get
+// the CPU first.
 constexpr int kWorkerNice = 10;
 const std::string kSafetyRecordKey = "safety";
 const std::string kVotedRecordPrefix = "voted/";
@@ -173,7 +174,8 @@ class NodeImpl final : public Node {
   std::optional<consensus::Ed25519Signer> signer_;
   consensus::Ed25519Verifier verifier_;
   std::optional<consensus::ValidatorSet> validators_;
-  std::unique_ptr<ThreadPool> workers_;
+  std::unique_ptr<ThreadPool> workers_;         // admission checks: bulk work, at kWorkerNice
+  std::unique_ptr<ThreadPool> block_checkers_;  // with the node loop, a block's signature checks
   std::unique_ptr<Mempool> mempool_;
 
   asio::io_context node_io_;
@@ -247,7 +249,9 @@ gongshe::Status NodeImpl::Open() {
     head_id_ = IdOf(last);
   }
 
-  workers_ = std::make_unique<ThreadPool>(std::max(2u, std::thread::hardware_concurrency()), 100'000, kWorkerNice);
+  const size_t cores = std::max(2u, std::thread::hardware_concurrency());
+  workers_ = std::make_unique<ThreadPool>(cores, 100'000, kWorkerNice);
+  block_checkers_ = std::make_unique<ThreadPool>(cores - 1, cores);
   MempoolConfig mempool_config;
   mempool_config.chain_id = genesis_.genesis.chain_id();
   mempool_config.max_txs = config_.mempool_max_txs;
@@ -520,7 +524,7 @@ ledger::SignatureResults NodeImpl::CheckSignatures(const v1::Block& block, const
   }
   std::vector<const ledger::DecodedTx*> txs;
   for (const ledger::DecodedTx& tx : decoded) txs.push_back(&tx);
-  const std::vector<bool> verified = ledger::BatchVerifier(*workers_).VerifyTxs(txs, chain_id);
+  const std::vector<bool> verified = ledger::BatchVerifier(*block_checkers_).VerifyTxs(txs, chain_id);
   std::vector<Hash> verified_ids;
   for (size_t k = 0; k < unchecked.size(); ++k) {
     results[unchecked[k]] = verified[k];
