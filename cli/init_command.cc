@@ -67,6 +67,9 @@ void AddInitCommand(CLI::App& app) {
   cmd->add_option("--base-port", args.options.base_port, "First port, P (default 26600)")->check(CLI::Range(1, 65535));
   cmd->add_flag("--devnet", args.options.devnet,
                 "Short calendar for demos: weeks of 10 s and epochs of 20 s (default: 7-day weeks, 30-day epochs)");
+  cmd->add_option("--laws", args.options.laws_dir,
+                  "Folder of .law files in force from genesis (default: the standard laws, contracts/laws/*.law, "
+                  "compiled into gongshe); each must load and pass its own tests");
   cmd->add_flag("--force", args.options.force,
                 "Replace a network already in DIR (deletes its genesis.json and the node homes rewritten)");
   cmd->add_flag("--json", args.json, "Print what was written as JSON");

@@ -1,6 +1,7 @@
 // `gongshe ledger demo`: one ledger, in-process, driven through a short story that exercises
-// every rule of the state machine and prints what happened, the conservation table, the final
-// state root, and a presence and an absence proof checked against that root alone.
+// every rule of the state machine and the standard laws, and prints what happened (with the laws'
+// explanations), the conservation table, the final state root, and a presence and an absence
+// proof checked against that root alone.
 
 #include <cstdio>
 #include <filesystem>
@@ -9,10 +10,12 @@
 #include <sstream>
 
 #include "cli/commands.h"
+#include "ledger/laws.h"
 #include "ledger/ledger.h"
 #include "ledger/state.h"
 #include "ledger/state_tree.h"
 #include "ledger/tx_builder.h"
+#include "node/law_text.h"
 
 namespace gongshe::cli {
 namespace {
@@ -49,13 +52,7 @@ class Demo {
       c->set_issuer(Raw(NamedKey(std::string(name) + "/issuer")));
       c->set_validator(Raw(NamedKey(std::string(name) + "/validator")));
     }
-    v1::VoucherPolicy* p = g.mutable_voucher_policy();
-    p->set_version(1);
-    p->set_guarantee_lifetime_epochs(1);
-    p->set_consumption_lifetime_epochs(3);
-    p->set_special_lifetime_epochs(12);
-    for (const char* c : {"bread", "housing", "medicine"}) p->add_necessity_categories(c);
-    for (const char* c : {"bicycle", "piano"}) p->add_scarce_categories(c);
+    ledger::AddStandardLaws(g);
     ledger::GenesisDoc doc{g, ledger::Sha256(AsBytes(ledger::GenesisToJson(g)))};
     Result<std::unique_ptr<ledger::Ledger>> opened = ledger::Ledger::Open(dir, doc);
     if (!opened.ok()) throw std::runtime_error(opened.status().ToString());
@@ -81,20 +78,21 @@ class Demo {
     }
     Block(shifts, labels, kGenesisMs + 3 * 24 * kHourMs);
 
-    Say("3. The issuer credits lots: labour credits to alice, guarantee tickets to both, a special voucher.");
-    std::string issue_alice = Issue(issuer, alice, v1::VOUCHER_CLASS_CONSUMPTION, 52'500, "45 h + 5 h overtime at 1.5x");
-    Block({issue_alice, Issue(issuer, alice, v1::VOUCHER_CLASS_GUARANTEE, 20'000, "monthly allotment"),
-           Issue(issuer, bob, v1::VOUCHER_CLASS_GUARANTEE, 20'000, "monthly allotment"),
-           Issue(issuer, alice, v1::VOUCHER_CLASS_SPECIAL, 5'000, "outstanding contribution")},
-          {"issue 52.5 consumption to alice", "issue 20 guarantee to alice", "issue 20 guarantee to bob",
-           "issue 5 special to alice"});
+    Say("3. The week closes: in its first block the laws pay alice's 45 h, 5 of them overtime at 1.5x.");
+    Block({}, {}, kGenesisMs + kWeekMs);
 
-    Say("4. Alice redeems at the store (the store co-signs); vouchers are cancelled, never moved.");
+    Say("4. The issuer credits lots: guarantee tickets to both, a special voucher to alice.");
+    std::string issue_alice = Issue(issuer, alice, v1::VOUCHER_CLASS_SPECIAL, 5'000, "outstanding contribution");
+    Block({issue_alice, Issue(issuer, alice, v1::VOUCHER_CLASS_GUARANTEE, 20'000, "monthly allotment"),
+           Issue(issuer, bob, v1::VOUCHER_CLASS_GUARANTEE, 20'000, "monthly allotment")},
+          {"issue 5 special to alice", "issue 20 guarantee to alice", "issue 20 guarantee to bob"});
+
+    Say("5. Alice redeems at the store (the store co-signs); vouchers are cancelled, never moved.");
     Block({Redeem(alice, store, v1::VOUCHER_CLASS_CONSUMPTION, 12'500, "bread"),
            Redeem(alice, store, v1::VOUCHER_CLASS_GUARANTEE, 8'000, "medicine")},
           {"alice: 12.5 consumption for bread", "alice: 8 guarantee for medicine"});
 
-    Say("5. What the constitution refuses (each leaves the state untouched):");
+    Say("6. What the constitution and the laws refuse (each leaves the state untouched):");
     auto forge = [&] {
       std::string tx = Redeem(bob, store, v1::VOUCHER_CLASS_GUARANTEE, 1'000, "bread");
       tx[tx.size() - 70] ^= 1;  // a bit of the store's co-signature
@@ -102,6 +100,8 @@ class Demo {
     };
     std::vector<std::pair<std::string, std::function<std::string()>>> refused = {
         {"bob: guarantee tickets for a piano", [&] { return Redeem(bob, store, v1::VOUCHER_CLASS_GUARANTEE, 1'000, "piano"); }},
+        {"bob: 11 more guarantee tickets this epoch", [&] { return Issue(issuer, bob, v1::VOUCHER_CLASS_GUARANTEE, 11'000, "more"); }},
+        {"a 17 h shift for bob", [&] { return Attend(bakery, bob, (kGenesisMs + kWeekMs) / 1000, 17 * 60); }},
         {"the store redeeming on its own", [&] { return Redeem(store, store, v1::VOUCHER_CLASS_CONSUMPTION, 1'000, "bread"); }},
         {"alice: more than she holds", [&] { return Redeem(alice, store, v1::VOUCHER_CLASS_CONSUMPTION, 999'000, "bread"); }},
         {"alice issuing to bob", [&] { return Issue(alice, bob, v1::VOUCHER_CLASS_CONSUMPTION, 1'000, "not an issuer"); }},
@@ -109,9 +109,11 @@ class Demo {
         {"a forged co-signature", forge}};
     for (auto& [label, make] : refused) Block({make()}, {label});
 
-    Say("6. Time passes into the next epoch: guarantee tickets (lifetime 1 epoch) expire by cohort.");
+    Say("7. Time passes into the next epoch: guarantee tickets (lifetime 1 epoch) expire by cohort, and the\n"
+        "   epoch's closing allots each member 30 fresh ones (guarantee_tickets).");
     Block({}, {}, kGenesisMs + kEpochMs + kHourMs);
-    Block({Redeem(bob, store, v1::VOUCHER_CLASS_GUARANTEE, 1'000, "bread")}, {"bob: guarantee tickets after expiry"});
+    Block({Redeem(bob, store, v1::VOUCHER_CLASS_GUARANTEE, 31'000, "bread")}, {"bob: 31 guarantee tickets (he holds 30)"});
+    Block({Redeem(bob, store, v1::VOUCHER_CLASS_GUARANTEE, 1'000, "bread")}, {"bob: 1 guarantee ticket for bread"});
     Report(alice, NamedKey("nobody"));
   }
 
@@ -143,6 +145,14 @@ class Demo {
     Result<v1::BlockResults> results = ledger_->Apply(block);
     if (!results.ok()) throw std::runtime_error(results.status().ToString());
     pending_.clear();
+    for (const v1::ClosingRun& closing : results->closings()) {
+      const std::string who = closing.member() == Raw(NamedKey("alice")) ? "alice" : closing.member() == Raw(NamedKey("bob")) ? "bob" : "a member";
+      Say("   " + closing.hook() + " " + std::to_string(closing.period()) + " for " + who + ":");
+      for (const std::string& line : node::LawRunLines(closing.law_runs(), /*with_trace=*/closing.hook() == "week_closed",
+                                                       ToHex(AsBytes(closing.member())), 5)) {
+        Say(line);
+      }
+    }
     for (int i = 0; i < results->results_size(); ++i) {
       const v1::TxResult& r = results->results(i);
       Say("   [" + r.code() + "] " + labels[i] + (r.message().empty() ? "" : " -- " + r.message()));

@@ -1,5 +1,5 @@
-// `gongshe query status|account|block|tx`: read a node's committed ledger through its API and
-// print it for a person, or with --json the API's answer as one line of JSON.
+// `gongshe query status|account|block|tx|explain`: read a node's committed ledger through its API
+// and print it for a person, or with --json the API's answer as one line of JSON.
 
 #include <cctype>
 #include <cerrno>
@@ -10,6 +10,7 @@
 #include "cli/commands.h"
 #include "ledger/key_file.h"
 #include "ledger/tx_builder.h"
+#include "node/law_text.h"
 
 namespace gongshe::cli {
 namespace {
@@ -85,6 +86,17 @@ void PrintTx(const v1::TxResponse& t) {
     if (!t.tx().cosigner().empty()) std::printf("co-signer        %s\n", t.tx().cosigner().c_str());
     std::printf("body             %s\n", ToJsonLine(t.tx()).c_str());
   }
+  if (t.law_runs_size() > 0) std::printf("laws\n");
+  for (const std::string& line : node::LawRunLines(t.law_runs(), /*with_trace=*/true)) std::printf("%s\n", line.c_str());
+}
+
+void PrintExplanation(const v1::ExplanationResponse& e) {
+  const bool week = e.hook() == "week_closed";
+  std::printf("%s %llu of %s closed in block %llu\n", week ? "week" : "epoch", U(e.period()), e.member().c_str(),
+              U(e.height()));
+  for (const std::string& line : node::LawRunLines(e.law_runs(), /*with_trace=*/true, e.member())) {
+    std::printf("%s\n", line.c_str());
+  }
 }
 
 // The answer as one JSON line, or for a person.
@@ -141,7 +153,28 @@ void AddQueryCommands(CLI::App& app) {
     Print(b, node.json, PrintBlock);
   });
 
-  CLI::App* tx = query->add_subcommand("tx", "A committed transaction and its result code");
+  static uint64_t week = 0, epoch = 0;
+  CLI::App* explain = query->add_subcommand(
+      "explain", "What the laws did when a member's week or epoch closed, and why: each law's effects with\n"
+                 "the section they cite, and the rules that fired with their values");
+  explain->add_option("KEY", key, "The member's key: 64 hex digits, or a key file")->required();
+  CLI::Option* week_option = explain->add_option("--week", week, "The week (0 is the first after genesis)");
+  CLI::Option* epoch_option = explain->add_option("--epoch", epoch, "The epoch");
+  week_option->excludes(epoch_option);
+  AddNodeOptions(*explain, node);
+  explain->callback([week_option, epoch_option] {
+    if (week_option->count() + epoch_option->count() != 1) {
+      Fail("query explain", Status("BAD_ARGS", "give --week N or --epoch N"), node.json);
+    }
+    const ledger::PublicKey member = ValueOrFail("query explain", ResolvePublicKey(key), node.json);
+    const bool by_epoch = epoch_option->count() == 1;
+    const v1::ExplanationResponse e = ValueOrFail(
+        "query explain", ConnectOrFail("query explain", node)->GetExplanation(member, by_epoch, by_epoch ? epoch : week),
+        node.json);
+    Print(e, node.json, PrintExplanation);
+  });
+
+  CLI::App* tx = query->add_subcommand("tx", "A committed transaction, its result code and its law runs");
   tx->add_option("ID", tx_id, "The transaction id, 64 hex digits")->required();
   tx->add_option("--wait-ms", wait_ms, "Wait this long for it to be committed")
       ->check(CLI::Range(uint64_t{0}, uint64_t{30'000}));

@@ -126,7 +126,8 @@ struct Rule {
   std::vector<std::pair<std::string, TypeRef>> params;
   std::vector<Pos> param_pos;
   std::vector<StmtPtr> body;
-  int slot_count = 0;  // set by the checker
+  int slot_count = 0;    // set by the checker
+  std::string citation;  // "overtime_pay v2 §2", set by the checker
 };
 
 struct Given {

@@ -49,7 +49,10 @@ class Checker {
     GS_RETURN_IF_ERROR(CheckParams(m));
     if (m.rules.empty()) return Error(m.pos, "the law has no rules: add at least one 'on HOOK(...)' rule");
     if (m.rules.size() > 64) return Error(m.rules[64].pos, "a law has at most 64 rules");
-    for (Rule& r : m.rules) GS_RETURN_IF_ERROR(CheckRule(m, r));
+    for (Rule& r : m.rules) {
+      GS_RETURN_IF_ERROR(CheckRule(m, r));
+      r.citation = Citation(m, r.section);
+    }
     if (m.tests.size() > 256) return Error(m.tests[256].pos, "a law has at most 256 tests");
     for (size_t i = 0; i < m.tests.size(); ++i) {
       for (size_t j = 0; j < i; ++j) {

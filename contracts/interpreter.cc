@@ -19,10 +19,13 @@ class Evaluator {
       return Status("LAW_BAD_ARGS", std::string(HookName(hook)) + " takes " + std::to_string(HookParams(hook).size()) +
                                         " arguments, not " + std::to_string(args.size()));
     }
-    ChooseParams();
     size_t slots = 0;
     for (const Rule& r : m_.rules) slots = std::max(slots, static_cast<size_t>(r.slot_count));
-    frame_.resize(slots);
+    // Most rules need a few slots: those live in the evaluator, with no allocation.
+    if (slots > kInlineSlots) {
+      spilled_.resize(slots);
+      frame_ = spilled_.data();
+    }
     for (const Rule& r : m_.rules) {
       if (r.hook != hook) continue;
       GS_ASSERT(static_cast<size_t>(r.slot_count) <= kMaxFrameSlots);
@@ -64,16 +67,14 @@ class Evaluator {
   }
   bool Overflow(const Expr& e) { return Fail("LAW_OVERFLOW", e.pos, "overflow: the result is too large to hold exactly"); }
 
-  void ChooseParams() {
-    params_.resize(m_.params.size());
-    for (size_t i = 0; i < m_.params.size(); ++i) {
-      const Param& p = m_.params[i];
-      size_t chosen = 0;
-      for (size_t k = 1; k < p.values.size(); ++k) {
-        if (*p.values[k].from_day <= options_.today) chosen = k;
-      }
-      params_[i] = &p.values[chosen].value;
+  // The value of parameter `index` in force on `today`: the last whose effective date has come.
+  const Value& ParamValue(size_t index) const {
+    const Param& p = m_.params[index];
+    size_t chosen = 0;
+    for (size_t k = 1; k < p.values.size(); ++k) {
+      if (*p.values[k].from_day <= options_.today) chosen = k;
     }
+    return p.values[chosen].value;
   }
 
   // --- statements ---
@@ -139,7 +140,7 @@ class Evaluator {
     if (out_.effects.size() >= kMaxEffects) {
       return Fail("LAW_TOO_MANY_EFFECTS", pos, "a run may return at most " + std::to_string(kMaxEffects) + " effects");
     }
-    e.citation = Citation(m_, rule_->section);
+    e.citation = rule_->citation;
     if (options_.explain) Trace(depth, DescribeEffect(e));
     out_.effects.push_back(std::move(e));
     return true;
@@ -168,7 +169,7 @@ class Evaluator {
   }
 
   void TraceRuleStart(const Rule& r, std::span<const Value> args) {
-    std::string line = Citation(m_, r.section) + ", on " + r.hook_name + " (" + m_.file + ":" + std::to_string(r.pos.line) + "):";
+    std::string line = r.citation + ", on " + r.hook_name + " (" + m_.file + ":" + std::to_string(r.pos.line) + "):";
     for (size_t i = 0; i < args.size(); ++i) {
       line += (i ? ", " : " ") + r.params[i].first + " = " + FormatValue(*r.params[i].second, args[i]);
     }
@@ -176,7 +177,7 @@ class Evaluator {
     if (m_.params.empty()) return;
     std::string params = "with";
     for (size_t i = 0; i < m_.params.size(); ++i) {
-      params += (i ? ", " : " ") + m_.params[i].name + " = " + FormatValue(*m_.params[i].type, *params_[i]);
+      params += (i ? ", " : " ") + m_.params[i].name + " = " + FormatValue(*m_.params[i].type, ParamValue(i));
     }
     Trace(1, params);
   }
@@ -187,7 +188,7 @@ class Evaluator {
     switch (e.exec) {
       case Exec::kConst: out = e.constant; return true;
       case Exec::kLocal: out = frame_[e.slot]; return true;
-      case Exec::kParam: out = *params_[e.slot]; return true;
+      case Exec::kParam: out = ParamValue(static_cast<size_t>(e.slot)); return true;
       case Exec::kToday: out = Value::Number(options_.today); return true;
       case Exec::kAnd:
       case Exec::kOr: {
@@ -361,8 +362,10 @@ class Evaluator {
   const LawHost* host_;
   const RunOptions& options_;
   uint64_t fuel_;
-  std::vector<const Value*> params_;
-  std::vector<Value> frame_;
+  static constexpr size_t kInlineSlots = 16;
+  std::array<Value, kInlineSlots> inline_frame_;
+  std::vector<Value> spilled_;
+  Value* frame_ = inline_frame_.data();
   const Rule* rule_ = nullptr;
   bool rejected_ = false;
   Outcome out_;

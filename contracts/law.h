@@ -36,6 +36,8 @@ class Law {
   const Module& module() const { return module_; }
   const std::string& name() const { return module_.name; }
   int64_t version() const { return module_.version; }
+  // "overtime_pay v2": how explanations name the law.
+  const std::string& title() const { return title_; }
 
   // Runs the law's rules on `hook`; `args` follow HookParams(hook) (see interpreter.h).
   Result<Outcome> Run(Hook hook, std::span<const Value> args, const LawHost& host, const RunOptions& options) const {
@@ -46,8 +48,9 @@ class Law {
   std::vector<TestResult> RunTests() const;
 
  private:
-  explicit Law(Module m) : module_(std::move(m)) {}
+  explicit Law(Module m) : module_(std::move(m)), title_(module_.name + " v" + std::to_string(module_.version)) {}
   Module module_;
+  std::string title_;
 };
 
 // Hook arguments from a JSON object keyed by the hook's argument names. Each value is written as

@@ -1,5 +1,7 @@
 #include "contracts/lexer.h"
 
+#include "contracts/types.h"
+
 namespace gongshe::contracts {
 namespace {
 
@@ -17,6 +19,16 @@ class Lexer {
       return SourceError("LAW_SYNTAX", file_, {1, 1},
                          "the law is " + std::to_string(src_.size()) + " bytes; at most " +
                              std::to_string(kMaxSourceBytes) + " are allowed");
+    }
+    // Texts and comments pass through to reasons, explanations and stored records: the whole
+    // source must be UTF-8.
+    for (size_t at = 0; at < src_.size();) {
+      const size_t length = Utf8SequenceLength(src_.substr(at));
+      if (length == 0) {
+        while (i_ < at) Advance();
+        return Error("byte 0x" + ToHexByte(src_[at]) + " is not UTF-8; laws are written in UTF-8 text");
+      }
+      at += length;
     }
     std::vector<Token> out;
     bool line_start = true;

@@ -285,4 +285,22 @@ std::string FormatDate(int64_t days) {
 bool IsValidMemberId(std::string_view id) { return IdChars(id, true); }
 bool IsValidCategoryName(std::string_view name) { return IdChars(name, false); }
 
+size_t Utf8SequenceLength(std::string_view s) {
+  auto byte = [&](size_t i) { return i < s.size() ? static_cast<unsigned char>(s[i]) : 0u; };
+  auto continuation = [&](size_t i) { return (byte(i) & 0xC0) == 0x80; };
+  if (s.empty()) return 0;
+  const unsigned char b = byte(0);
+  if (b < 0x80) return 1;
+  if (b >= 0xC2 && b <= 0xDF) return continuation(1) ? 2 : 0;
+  if (b >= 0xE0 && b <= 0xEF) {
+    const unsigned char lo = b == 0xE0 ? 0xA0 : 0x80, hi = b == 0xED ? 0x9F : 0xBF;
+    return byte(1) >= lo && byte(1) <= hi && continuation(2) ? 3 : 0;
+  }
+  if (b >= 0xF0 && b <= 0xF4) {
+    const unsigned char lo = b == 0xF0 ? 0x90 : 0x80, hi = b == 0xF4 ? 0x8F : 0xBF;
+    return byte(1) >= lo && byte(1) <= hi && continuation(2) && continuation(3) ? 4 : 0;
+  }
+  return 0;
+}
+
 }  // namespace gongshe::contracts

@@ -110,6 +110,10 @@ std::string FormatDate(int64_t days);
 // A member id (after '@'): 1..64 of [A-Za-z0-9_-]. A category (after '#'): 1..64 of [a-z0-9_-],
 // as the ledger's IsValidCategory.
 bool IsValidMemberId(std::string_view id);
+
+// The length of the well-formed UTF-8 sequence at the start of `s` (RFC 3629: no overlong forms,
+// no surrogates, nothing above U+10FFFF), or 0 when there is none.
+size_t Utf8SequenceLength(std::string_view s);
 bool IsValidCategoryName(std::string_view name);
 
 }  // namespace gongshe::contracts

@@ -1,6 +1,8 @@
 #include "ledger/block_executor.h"
 
+#include "contracts/types.h"
 #include "ledger/history_tree.h"
+#include "ledger/laws.h"
 #include "ledger/merkle.h"
 #include "ledger/state.h"
 #include "ledger/state_machine.h"
@@ -58,13 +60,23 @@ bool IsProposer(const v1::ValidatorSet& set, const std::string& proposer) {
   return false;
 }
 
-// A result message as stored: printable ASCII only. Messages quote outside input (chain ids,
-// categories), cut to a bound that may split a UTF-8 character, and a stored string field that is
-// not valid UTF-8 would make the results unreadable.
+// A result message as stored: printable UTF-8 only (control characters and bytes that are not
+// well-formed UTF-8 become '?'). Messages quote outside input (chain ids, categories), cut to a
+// bound that may split a UTF-8 character, and a stored string field that is not valid UTF-8 would
+// make the results unreadable. Laws' reasons and citations ("§ 2") are UTF-8 and stay as written.
 std::string PrintableMessage(std::string_view message) {
-  std::string out(message);
-  for (char& c : out) {
-    if (c < 0x20 || c > 0x7e) c = '?';
+  std::string out;
+  out.reserve(message.size());
+  for (size_t i = 0; i < message.size();) {
+    const size_t length = contracts::Utf8SequenceLength(message.substr(i));
+    const unsigned char c = static_cast<unsigned char>(message[i]);
+    if (length == 0 || c < 0x20 || c == 0x7f) {
+      out.push_back('?');
+      ++i;
+      continue;
+    }
+    out.append(message.substr(i, length));
+    i += length;
   }
   return out;
 }
@@ -75,7 +87,7 @@ void ApplyOne(const std::string& bytes, bool signature_ok, std::string_view chai
   Status decoded = DecodeTxInto(AsBytes(bytes), chain_id, tx);
   Status status = !decoded.ok()   ? std::move(decoded)
                   : !signature_ok ? Status{"BAD_SIGNATURE", "a signature does not verify"}
-                                  : applier.Apply(tx);
+                                  : applier.Apply(tx, *result.mutable_law_runs());
   result.set_code(status.ok() ? "OK" : status.code());
   result.set_message(PrintableMessage(status.message()));
 }
@@ -98,6 +110,14 @@ std::vector<Hash> TxIds(const v1::Block& block) {
 
 std::string LastBlockHashKey() { return SpaceKey(KeySpace::kMeta, AsBytes("last-block-hash")); }
 
+std::string ClosingIndexKey(std::string_view hook, const PublicKey& member, uint64_t period) {
+  GS_ASSERT(hook == "week_closed" || hook == "epoch_closed");
+  Bytes rest{static_cast<uint8_t>(hook == "week_closed" ? 'w' : 'e')};
+  rest.insert(rest.end(), member.begin(), member.end());
+  AppendBigEndian64(rest, period);
+  return SpaceKey(KeySpace::kExplanation, rest);
+}
+
 ChainTip ReadChainTip(const KvReader& reader) {
   MemKv unused;
   State state(reader, unused);
@@ -114,7 +134,7 @@ ChainTip ReadChainTip(const KvReader& reader) {
   GS_ASSERT(history.ok());
   tip.history_root = *history;
   tip.validator_set_hash = RecordHash(state, ValidatorSetKey());
-  tip.law_set_hash = RecordHash(state, VoucherPolicyKey());
+  tip.law_set_hash = LawSetHash(state.LawSet());
   return tip;
 }
 
@@ -162,7 +182,7 @@ Result<v1::BlockResults> ExecuteBlock(const v1::Block& block, const SignatureRes
   if (!IsProposer(state.ValidatorSet(), header.proposer())) return BadBlock("proposer is not a validator");
 
   const v1::ChainConfig& config = tip.config;
-  RecordedVoucherRules rules(state.VoucherPolicy());
+  std::shared_ptr<const LawBook> laws = LawBookOf(out, tip.law_set_hash);
   BlockContext context;
   context.height = header.height();
   context.time_ms = header.time_ms();
@@ -170,18 +190,27 @@ Result<v1::BlockResults> ExecuteBlock(const v1::Block& block, const SignatureRes
   context.week_ms = config.week_ms();
   context.week = PeriodAt(header.time_ms(), config.genesis_time_ms(), config.week_ms());
   context.epoch = PeriodAt(header.time_ms(), config.genesis_time_ms(), config.epoch_ms());
-  context.rules = &rules;
+  context.today = header.time_ms() / kDayMs;
+  context.laws = laws.get();
   ExpireCohorts(tip.state.epoch(), context.epoch, out, out);
 
   v1::BlockResults results;
   results.set_version(1);
   results.mutable_results()->Reserve(block.txs_size());
   TxApplier applier(context, out);
+  applier.RunClosings(*results.mutable_closings());
   DecodedTx tx;
   for (int i = 0; i < block.txs_size(); ++i) {
     ApplyOne(block.txs(i), signatures[i], config.chain_id(), applier, tx, *results.add_results());
   }
   applier.Flush(out);
+  for (const v1::ClosingRun& closing : results.closings()) {
+    std::optional<PublicKey> member = PublicKeyFromBytes(AsBytes(closing.member()));
+    if (!member) continue;  // a skipped closing names no member
+    Bytes height;
+    AppendBigEndian64(height, header.height());
+    out.Put(ClosingIndexKey(closing.hook(), *member, closing.period()), std::string(AsChars(height)));
+  }
 
   Hash block_hash = Sha256(AsBytes(block.header()));
   v1::ChainState chain = tip.state;

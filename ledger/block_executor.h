@@ -45,6 +45,12 @@ std::vector<Hash> TxIds(const v1::Block& block);
 // what transactions did), under this key in KeySpace::kMeta; the history tree commits to it.
 std::string LastBlockHashKey();
 
+// Where the law runs of a member's closing of a week ("week_closed") or an epoch ("epoch_closed")
+// are found: under this key in KeySpace::kExplanation, the big-endian height of the block whose
+// results (BlockResults.closings) hold them. ExecuteBlock writes it for every closing that kept
+// law runs. Kept beside the state, not in it: it is derived, and replaying the blocks rebuilds it.
+std::string ClosingIndexKey(std::string_view hook, const PublicKey& member, uint64_t period);
+
 // The next block on top of `tip`, with every header field derived from the tip and `txs`.
 v1::Block MakeBlock(const ChainTip& tip, std::vector<std::string> txs, int64_t time_ms,
                     const PublicKey& proposer, uint64_t round);
@@ -58,8 +64,9 @@ using SignatureResults = std::vector<bool>;
 SignatureResults VerifyBlockSignatures(const v1::Block& block, std::string_view chain_id);
 
 // Applies `block` to the state read from `reader`, writing its whole effect to `out` (an overlay
-// over `reader`). A block whose header does not fit the tip is refused (BAD_BLOCK) and nothing is
-// written. `signatures` must have one entry per transaction.
+// over `reader`): epoch expiry, the closings due (state_machine.h), the transactions, the state
+// commitment, the history tree and the closing index. A block whose header does not fit the tip
+// is refused (BAD_BLOCK) and nothing is written. `signatures` must have one entry per transaction.
 Result<v1::BlockResults> ExecuteBlock(const v1::Block& block, const SignatureResults& signatures,
                                       Overlay& out);
 

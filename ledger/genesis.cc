@@ -8,7 +8,7 @@
 #include "ledger/crypto.h"
 #include "ledger/history_tree.h"
 #include "ledger/state.h"
-#include "ledger/voucher_rules.h"
+#include "ledger/laws.h"
 
 namespace gongshe::ledger {
 namespace {
@@ -49,6 +49,33 @@ v1::Account GenesisAccount(const std::string& key, v1::Role role, const std::str
   return account;
 }
 
+// Every genesis law as a LawRecord enacted at height 0, and the law set that puts them in force
+// from block 1.
+void WriteGenesisLaws(const v1::Genesis& genesis, State& state) {
+  Result<std::vector<GenesisLawLoaded>> loaded = LoadGenesisLaws(genesis);
+  GS_ASSERT(loaded.ok());
+  v1::LawSet set;
+  set.set_version(1);
+  *set.mutable_params() = genesis.law_params();
+  for (const GenesisLawLoaded& entry : *loaded) {
+    const v1::GenesisLaw& source = genesis.laws(entry.index);
+    v1::LawRecord record;
+    record.set_version(1);
+    record.set_name(entry.law->name());
+    record.set_law_version(entry.law->version());
+    record.set_file(source.file());
+    record.set_source(source.source());
+    record.set_source_hash(std::string(AsChars(Sha256(AsBytes(source.source())))));
+    state.PutLaw(record);
+    v1::ActiveLaw* active = set.add_laws();
+    active->set_name(record.name());
+    active->set_law_version(record.law_version());
+    active->set_source_hash(record.source_hash());
+    active->set_effective_height(1);
+  }
+  state.PutLawSet(set);
+}
+
 }  // namespace
 
 Status CheckGenesis(const v1::Genesis& genesis) {
@@ -59,10 +86,7 @@ Status CheckGenesis(const v1::Genesis& genesis) {
   if (genesis.genesis_time_ms() < 0) return BadGenesis("genesis_time_ms must not be negative");
   if (genesis.week_ms() <= 0 || genesis.epoch_ms() <= 0) return BadGenesis("week_ms and epoch_ms must be positive");
   GS_RETURN_IF_ERROR(CheckCommunes(genesis));
-  if (!genesis.has_voucher_policy()) return BadGenesis("voucher_policy is missing");
-  Status policy = CheckVoucherPolicy(genesis.voucher_policy());
-  if (!policy.ok()) return BadGenesis(policy.message());
-  return Status::Ok();
+  return LoadGenesisLaws(genesis).status();
 }
 
 Result<GenesisDoc> ParseGenesis(std::string_view json) {
@@ -104,7 +128,10 @@ void WriteGenesisState(const GenesisDoc& doc, Overlay& out) {
   chain.set_version(1);
   chain.set_time_ms(genesis.genesis_time_ms());
   state.PutChainState(chain);
-  state.PutVoucherPolicy(genesis.voucher_policy());
+  WriteGenesisLaws(genesis, state);
+  v1::HookState hooks;
+  hooks.set_version(1);
+  state.PutHookState(hooks);
 
   v1::ValidatorSet validators;
   validators.set_version(1);

@@ -18,7 +18,8 @@ struct GenesisDoc {
   Hash hash;  // SHA-256 of the document's bytes as read
 };
 
-// Parses and checks a genesis document. Every error names the offending field.
+// Parses and checks a genesis document, its laws included (LoadGenesisLaws: each parses,
+// type-checks and passes its own tests). Every error names the offending field.
 Result<GenesisDoc> ParseGenesis(std::string_view json);
 
 // Checks a genesis built in memory (ParseGenesis calls it too).
@@ -28,7 +29,7 @@ Status CheckGenesis(const v1::Genesis& genesis);
 std::string GenesisToJson(const v1::Genesis& genesis);
 
 // Writes the state at height 0 into `out` (an overlay over an empty store): chain config and
-// state, voucher policy, validator set, the accounts of every commune's registrar and issuer, their
+// state, the laws and the law set (ledger/laws.h), the hook state, validator set, the accounts of every commune's registrar and issuer, their
 // state commitment, and the genesis hash as leaf 0 of the history tree.
 void WriteGenesisState(const GenesisDoc& doc, Overlay& out);
 

@@ -25,6 +25,7 @@ enum class KeySpace : uint8_t {
   kMeta = 'M',          // chain metadata (last applied height, ...)
   kTxIndex = 'T',       // transaction id -> (height, index) of committed transactions
   kNodeRecord = 'X',    // records of the node around the ledger (consensus safety state, ...)
+  kExplanation = 'E',   // (member, week or epoch) -> height of the block whose results explain its closing
 };
 
 // A key in `space`: the space byte followed by `rest`.

@@ -53,6 +53,28 @@ InlineStateKey InlineStateKey::Attendance(const PublicKey& member, uint64_t week
   return key;
 }
 
+InlineStateKey InlineStateKey::EpochIssuance(v1::VoucherClass voucher_class, uint64_t epoch) {
+  InlineStateKey key('e', {});
+  key.AppendByte(static_cast<uint8_t>(voucher_class));
+  key.AppendBigEndian(epoch);
+  return key;
+}
+
+InlineStateKey InlineStateKey::MemberChunk(uint64_t chunk) {
+  InlineStateKey key('m', {});
+  key.AppendBigEndian(chunk);
+  return key;
+}
+
+InlineStateKey InlineStateKey::WorkerChunk(uint64_t week, uint64_t chunk) {
+  InlineStateKey key('r', {});
+  key.AppendBigEndian(week);
+  key.AppendBigEndian(chunk);
+  return key;
+}
+
+InlineStateKey InlineStateKey::HookState() { return InlineStateKey('y', {}); }
+
 std::string AccountKey(const PublicKey& key) { return InlineStateKey::Account(key).str(); }
 
 std::string BalanceKey(const PublicKey& member, v1::VoucherClass voucher_class) {
@@ -69,8 +91,20 @@ std::string AttendanceKey(const PublicKey& member, uint64_t week) {
 
 std::string ChainConfigKey() { return StateKey('k'); }
 std::string ChainStateKey() { return StateKey('h'); }
-std::string VoucherPolicyKey() { return StateKey('p'); }
 std::string ValidatorSetKey() { return StateKey('v'); }
+std::string LawSetKey() { return StateKey('s'); }
+std::string HookStateKey() { return InlineStateKey::HookState().str(); }
+
+std::string LawKey(std::string_view name, int64_t law_version) {
+  GS_ASSERT(!name.empty() && name.size() <= 255);
+  std::string key = StateKey('l');
+  key.push_back(static_cast<char>(name.size()));
+  key.append(name);
+  Bytes version;
+  AppendBigEndian64(version, static_cast<uint64_t>(law_version));
+  key.append(AsChars(version));
+  return key;
+}
 
 template <typename M>
 std::optional<M> State::Read(const std::string& key) const {
@@ -111,7 +145,7 @@ v1::Balance State::Balance(const PublicKey& member, v1::VoucherClass voucher_cla
 void State::PutBalance(const PublicKey& member, v1::VoucherClass voucher_class,
                        const v1::Balance& balance) {
   std::string key = BalanceKey(member, voucher_class);
-  if (balance.lots().empty()) {
+  if (balance.lots().empty() && balance.issued().empty()) {
     writer_.Delete(key);
     return;
   }
@@ -143,12 +177,25 @@ void State::PutAttendanceMinutes(const PublicKey& member, uint64_t week, uint64_
 
 v1::ChainConfig State::ChainConfig() const { return ReadRequired<v1::ChainConfig>(ChainConfigKey()); }
 v1::ChainState State::ChainState() const { return ReadRequired<v1::ChainState>(ChainStateKey()); }
-v1::VoucherPolicy State::VoucherPolicy() const { return ReadRequired<v1::VoucherPolicy>(VoucherPolicyKey()); }
 v1::ValidatorSet State::ValidatorSet() const { return ReadRequired<v1::ValidatorSet>(ValidatorSetKey()); }
+v1::LawSet State::LawSet() const { return ReadRequired<v1::LawSet>(LawSetKey()); }
+v1::HookState State::HookState() const { return ReadRequired<v1::HookState>(HookStateKey()); }
 void State::PutChainConfig(const v1::ChainConfig& config) { Write(ChainConfigKey(), config); }
 void State::PutChainState(const v1::ChainState& state) { Write(ChainStateKey(), state); }
-void State::PutVoucherPolicy(const v1::VoucherPolicy& policy) { Write(VoucherPolicyKey(), policy); }
 void State::PutValidatorSet(const v1::ValidatorSet& set) { Write(ValidatorSetKey(), set); }
+void State::PutLawSet(const v1::LawSet& set) { Write(LawSetKey(), set); }
+void State::PutHookState(const v1::HookState& hooks) { Write(HookStateKey(), hooks); }
+
+std::optional<v1::LawRecord> State::Law(std::string_view name, int64_t law_version) const {
+  if (name.empty() || name.size() > 255) return std::nullopt;
+  return Read<v1::LawRecord>(LawKey(name, law_version));
+}
+
+void State::PutLaw(const v1::LawRecord& law) { Write(LawKey(law.name(), law.law_version()), law); }
+
+v1::EpochIssuance State::EpochIssuance(v1::VoucherClass voucher_class, uint64_t epoch) const {
+  return Read<v1::EpochIssuance>(InlineStateKey::EpochIssuance(voucher_class, epoch).str()).value_or(v1::EpochIssuance{});
+}
 
 Hash CommitStateWrites(Overlay& out) {
   std::vector<StateUpdate> updates;

@@ -6,10 +6,15 @@
 //   'a' pubkey                      Account
 //   'b' pubkey class                Balance of one voucher class
 //   'c' class be64(expiry_epoch)    Cohort
+//   'e' class be64(epoch)           EpochIssuance: issued in an epoch
 //   'w' pubkey be64(week)           AttendanceWeek
+//   'm' be64(chunk)                 KeyChunk of the member list
+//   'r' be64(week) be64(chunk)      KeyChunk of a week's worker list
+//   'l' u8(len) name be64(version)  LawRecord
+//   's'                             LawSet
+//   'y'                             HookState
 //   'k'                             ChainConfig
 //   'h'                             ChainState
-//   'p'                             VoucherPolicy
 //   'v'                             ValidatorSet
 
 #include <array>
@@ -38,6 +43,10 @@ class InlineStateKey {
   static InlineStateKey Balance(const PublicKey& member, v1::VoucherClass voucher_class);
   static InlineStateKey Cohort(v1::VoucherClass voucher_class, uint64_t expiry_epoch);
   static InlineStateKey Attendance(const PublicKey& member, uint64_t week);
+  static InlineStateKey EpochIssuance(v1::VoucherClass voucher_class, uint64_t epoch);
+  static InlineStateKey MemberChunk(uint64_t chunk);
+  static InlineStateKey WorkerChunk(uint64_t week, uint64_t chunk);
+  static InlineStateKey HookState();
 
  private:
   InlineStateKey(char tag, ByteView rest);
@@ -55,8 +64,14 @@ std::string CohortKey(v1::VoucherClass voucher_class, uint64_t expiry_epoch);
 std::string AttendanceKey(const PublicKey& member, uint64_t week);
 std::string ChainConfigKey();
 std::string ChainStateKey();
-std::string VoucherPolicyKey();
 std::string ValidatorSetKey();
+std::string LawKey(std::string_view name, int64_t law_version);  // name: 1-255 bytes
+std::string LawSetKey();
+std::string HookStateKey();
+
+// Keys per KeyChunk of the member and worker lists: entry i is key i % kKeysPerChunk of chunk
+// i / kKeysPerChunk, so appending rewrites one chunk of at most 4 KiB.
+inline constexpr uint64_t kKeysPerChunk = 128;
 
 // Reads and writes records through a reader and a writer that normally view the same overlay.
 // A record that is present but does not parse means the store is corrupt: that is an invariant
@@ -68,7 +83,8 @@ class State {
   std::optional<v1::Account> Account(const PublicKey& key) const;
   void PutAccount(const v1::Account& account);
 
-  // Empty when the member holds nothing of that class. Writing an empty balance deletes it.
+  // Empty when the member holds nothing of that class and was issued none lately. Writing an
+  // empty balance (no lots, no recent issuance) deletes it.
   v1::Balance Balance(const PublicKey& member, v1::VoucherClass voucher_class) const;
   void PutBalance(const PublicKey& member, v1::VoucherClass voucher_class, const v1::Balance& balance);
 
@@ -82,12 +98,21 @@ class State {
   // Written at genesis; always present afterwards.
   v1::ChainConfig ChainConfig() const;
   v1::ChainState ChainState() const;
-  v1::VoucherPolicy VoucherPolicy() const;
   v1::ValidatorSet ValidatorSet() const;
+  v1::LawSet LawSet() const;
+  v1::HookState HookState() const;
   void PutChainConfig(const v1::ChainConfig& config);
   void PutChainState(const v1::ChainState& state);
-  void PutVoucherPolicy(const v1::VoucherPolicy& policy);
   void PutValidatorSet(const v1::ValidatorSet& set);
+  void PutLawSet(const v1::LawSet& set);
+  void PutHookState(const v1::HookState& hooks);
+
+  // A stored version of a law; nullopt when that version was never enacted.
+  std::optional<v1::LawRecord> Law(std::string_view name, int64_t law_version) const;
+  void PutLaw(const v1::LawRecord& law);
+
+  // All-zero when nothing of the class was issued in the epoch.
+  v1::EpochIssuance EpochIssuance(v1::VoucherClass voucher_class, uint64_t epoch) const;
 
   // The stored bytes of a record, for hashing exactly what is committed.
   std::optional<std::string> RawRecord(const std::string& key) const { return reader_.Get(key); }

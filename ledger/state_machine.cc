@@ -7,11 +7,14 @@
 #include <unordered_map>
 #include <vector>
 
+#include "contracts/law.h"
 #include "ledger/admission.h"
 #include "ledger/state.h"
 
 namespace gongshe::ledger {
 namespace {
+
+constexpr uint64_t kKeyBytes = std::tuple_size_v<PublicKey>;
 
 constexpr std::array kVoucherClasses = {v1::VOUCHER_CLASS_GUARANTEE, v1::VOUCHER_CLASS_CONSUMPTION,
                                         v1::VOUCHER_CLASS_SPECIAL};
@@ -26,6 +29,24 @@ Status BadField(std::string message) { return {"BAD_FIELD", std::move(message)};
 Status CheckedAdd(int64_t a, int64_t b, int64_t& out) {
   if (__builtin_add_overflow(a, b, &out)) return {"OVERFLOW", "a voucher total would overflow"};
   return Status::Ok();
+}
+
+// The key a law names a member by: its 64 hex digits. Nullopt for anything else (a law may name
+// @alice, who holds no key).
+std::optional<PublicKey> MemberKey(std::string_view id) {
+  if (id.size() != 64) return std::nullopt;
+  std::optional<Bytes> bytes = FromHex(id);
+  if (!bytes) return std::nullopt;
+  return PublicKeyFromBytes(*bytes);
+}
+
+contracts::VoucherClass LawClass(v1::VoucherClass c) {
+  GS_ASSERT(IsVoucherClass(c));
+  return static_cast<contracts::VoucherClass>(static_cast<int>(c) - 1);
+}
+
+v1::VoucherClass LedgerClass(contracts::VoucherClass c) {
+  return static_cast<v1::VoucherClass>(static_cast<int>(c) + 1);
 }
 
 Result<PublicKey> KeyField(const std::string& bytes, const char* field) {
@@ -112,8 +133,8 @@ class RecordTable {
 
 }  // namespace
 
-// Typed reads and writes with the semantics of State (state.h): an absent balance or cohort
-// reads as empty, writing an empty balance deletes it.
+// Typed reads and writes with the semantics of State (state.h): an absent balance, cohort or
+// epoch issuance reads as empty, writing an empty balance deletes it.
 class TxApplier::Records {
  public:
   explicit Records(const KvReader& reader) : reader_(reader) {}
@@ -130,12 +151,17 @@ class TxApplier::Records {
   }
 
   v1::Balance Balance(const PublicKey& member, v1::VoucherClass voucher_class) {
+    const v1::Balance* balance = BalanceView(member, voucher_class);
+    return balance ? *balance : v1::Balance{};
+  }
+  // Null when there is none. Valid until the balance is next written.
+  const v1::Balance* BalanceView(const PublicKey& member, v1::VoucherClass voucher_class) {
     auto& slot = balances_.Find(InlineStateKey::Balance(member, voucher_class), reader_);
-    return slot.record ? *slot.record : v1::Balance{};
+    return slot.record ? &*slot.record : nullptr;
   }
   void PutBalance(const PublicKey& member, v1::VoucherClass voucher_class, v1::Balance balance) {
     auto& slot = balances_.Find(InlineStateKey::Balance(member, voucher_class), reader_);
-    if (balance.lots().empty()) {
+    if (balance.lots().empty() && balance.issued().empty()) {
       balances_.Put(slot, std::nullopt);
     } else {
       balances_.Put(slot, std::move(balance));
@@ -153,6 +179,18 @@ class TxApplier::Records {
     cohorts_.Put(cohorts_.Find(InlineStateKey::Cohort(voucher_class, expiry_epoch), reader_), cohort);
   }
 
+  int64_t EpochIssued(v1::VoucherClass voucher_class, uint64_t epoch) {
+    auto& slot = epoch_issued_.Find(InlineStateKey::EpochIssuance(voucher_class, epoch), reader_);
+    return slot.record ? slot.record->issued_milli() : 0;
+  }
+  void PutEpochIssued(v1::VoucherClass voucher_class, uint64_t epoch, int64_t issued_milli) {
+    v1::EpochIssuance record;
+    record.set_version(1);
+    record.set_issued_milli(issued_milli);
+    epoch_issued_.Put(epoch_issued_.Find(InlineStateKey::EpochIssuance(voucher_class, epoch), reader_),
+                      std::move(record));
+  }
+
   uint64_t AttendanceMinutes(const PublicKey& member, uint64_t week) {
     auto& slot = attendance_.Find(InlineStateKey::Attendance(member, week), reader_);
     return slot.record ? slot.record->minutes() : 0;
@@ -164,6 +202,45 @@ class TxApplier::Records {
     attendance_.Put(attendance_.Find(InlineStateKey::Attendance(member, week), reader_), std::move(record));
   }
 
+  // Written at genesis; always present.
+  const v1::HookState& HookState() {
+    auto& slot = hooks_.Find(InlineStateKey::HookState(), reader_);
+    GS_ASSERT(slot.record.has_value());
+    return *slot.record;
+  }
+  void PutHookState(v1::HookState hooks) { hooks_.Put(hooks_.Find(InlineStateKey::HookState(), reader_), std::move(hooks)); }
+
+  // Entry `index` of the list whose chunk `index / kKeysPerChunk` is at `chunk_key`.
+  PublicKey ListEntry(const InlineStateKey& chunk_key, uint64_t index) {
+    auto& slot = chunks_.Find(chunk_key, reader_);
+    const uint64_t offset = index % kKeysPerChunk * kKeyBytes;
+    // The lists only grow, and their lengths (HookState) count only appended entries.
+    GS_ASSERT(slot.record.has_value() && slot.record->keys().size() >= offset + kKeyBytes);
+    std::optional<PublicKey> key = PublicKeyFromBytes(AsBytes(slot.record->keys()).subspan(offset, kKeyBytes));
+    GS_ASSERT(key.has_value());
+    return *key;
+  }
+  // Appends `key` as entry `index` (the list's length) of the list chunked at `chunk_key`.
+  void AppendToList(const InlineStateKey& chunk_key, uint64_t index, const PublicKey& key) {
+    auto& slot = chunks_.Find(chunk_key, reader_);
+    v1::KeyChunk chunk = slot.record ? *slot.record : v1::KeyChunk{};
+    GS_ASSERT(chunk.keys().size() == index % kKeysPerChunk * kKeyBytes);
+    chunk.set_version(1);
+    chunk.mutable_keys()->append(AsChars(key));
+    chunks_.Put(slot, std::move(chunk));
+  }
+
+  // Makes the writes so far final: a later Rollback does not undo them.
+  void Commit() {
+    accounts_.Commit();
+    balances_.Commit();
+    cohorts_.Commit();
+    epoch_issued_.Commit();
+    attendance_.Commit();
+    hooks_.Commit();
+    chunks_.Commit();
+  }
+
   // Makes the transaction's writes final and advances `signer`'s nonce: the last write of every
   // applied transaction, which cannot fail, so it needs no undo.
   void CommitWithNonceOf(const PublicKey& signer) {
@@ -171,24 +248,28 @@ class TxApplier::Records {
     GS_ASSERT(slot.record.has_value());
     slot.record->set_nonce(slot.record->nonce() + 1);
     slot.written = true;
-    accounts_.Commit();
-    balances_.Commit();
-    cohorts_.Commit();
-    attendance_.Commit();
+    Commit();
   }
 
+  // Undoes every write since the last Commit.
   void Rollback() {
     accounts_.Rollback();
     balances_.Rollback();
     cohorts_.Rollback();
+    epoch_issued_.Rollback();
     attendance_.Rollback();
+    hooks_.Rollback();
+    chunks_.Rollback();
   }
 
   void Flush(KvWriter& writer) const {
     accounts_.Flush(writer);
     balances_.Flush(writer);
     cohorts_.Flush(writer);
+    epoch_issued_.Flush(writer);
     attendance_.Flush(writer);
+    hooks_.Flush(writer);
+    chunks_.Flush(writer);
   }
 
  private:
@@ -196,12 +277,17 @@ class TxApplier::Records {
   RecordTable<v1::Account> accounts_;
   RecordTable<v1::Balance> balances_;
   RecordTable<v1::Cohort> cohorts_;
+  RecordTable<v1::EpochIssuance> epoch_issued_;
   RecordTable<v1::AttendanceWeek> attendance_;
+  RecordTable<v1::HookState> hooks_;
+  RecordTable<v1::KeyChunk> chunks_;
 };
 
 namespace {
 
 using Records = TxApplier::Records;
+using contracts::Hook;
+using contracts::Value;
 
 // The account of `key` if it is an active member: vouchers and attendance go only there.
 Result<const v1::Account*> ActiveMember(Records& state, const PublicKey& key) {
@@ -232,6 +318,14 @@ void DropExpiredLots(v1::Balance& balance, uint64_t epoch) {
               lots->end());
 }
 
+// Issuance older than the window that issued_to answers for is no longer kept.
+void DropOldIssuance(v1::Balance& balance, uint64_t epoch) {
+  auto* issued = balance.mutable_issued();
+  issued->erase(std::remove_if(issued->begin(), issued->end(),
+                               [epoch](const v1::IssuedInEpoch& e) { return e.epoch() + kIssuedWindowEpochs <= epoch; }),
+                issued->end());
+}
+
 // The lot of `balance` expiring at `expiry`, inserted empty in expiry order if absent.
 v1::Lot& LotExpiringAt(v1::Balance& balance, uint64_t expiry) {
   auto* lots = balance.mutable_lots();
@@ -243,8 +337,320 @@ v1::Lot& LotExpiringAt(v1::Balance& balance, uint64_t expiry) {
   return *lots->Mutable(position);
 }
 
-Status Register(const v1::RegisterAccount& action, const v1::Account& signer, const BlockContext& context,
-                Records& state) {
+// What the laws may read of the ledger: the block's records as the steps before left them
+// (earlier closings and transactions, and the effects this step already applied; the laws of one
+// hook all see the state before any of them acts).
+class LedgerHost final : public contracts::LawHost {
+ public:
+  LedgerHost(Records& state, const BlockContext& context) : state_(state), context_(context) {}
+
+  Result<int64_t> IssuedInEpoch(contracts::VoucherClass voucher_class, int64_t epoch) const override {
+    if (epoch < 0) return int64_t{0};
+    return state_.EpochIssued(LedgerClass(voucher_class), static_cast<uint64_t>(epoch));
+  }
+
+  Result<int64_t> IssuedToMember(std::string_view member, contracts::VoucherClass voucher_class,
+                                 int64_t epoch) const override {
+    std::optional<PublicKey> key = MemberKey(member);
+    // Nothing is issued ahead of its epoch, nor to anyone without a key.
+    if (!key || epoch < 0 || static_cast<uint64_t>(epoch) > context_.epoch) return int64_t{0};
+    if (static_cast<uint64_t>(epoch) + kIssuedWindowEpochs <= context_.epoch) {
+      return Status{"ISSUANCE_NOT_KEPT", "the ledger keeps what was issued to each member for the last " +
+                                             std::to_string(kIssuedWindowEpochs) + " epochs only; epoch " +
+                                             std::to_string(epoch) + " is older"};
+    }
+    const v1::Balance* balance = state_.BalanceView(*key, LedgerClass(voucher_class));
+    if (!balance) return int64_t{0};
+    for (const v1::IssuedInEpoch& entry : balance->issued()) {
+      if (entry.epoch() == static_cast<uint64_t>(epoch)) return entry.amount_milli();
+    }
+    return int64_t{0};
+  }
+
+  // Plans are not on the ledger yet: no epoch has a cap.
+  Result<std::optional<int64_t>> PlanCap(int64_t) const override { return std::optional<int64_t>{}; }
+
+  Result<int64_t> Balance(std::string_view member, contracts::VoucherClass voucher_class) const override {
+    std::optional<PublicKey> key = MemberKey(member);
+    if (!key) return int64_t{0};
+    const v1::Balance* balance = state_.BalanceView(*key, LedgerClass(voucher_class));
+    if (!balance) return int64_t{0};
+    __int128 total = 0;
+    for (const v1::Lot& lot : balance->lots()) {
+      if (lot.expiry_epoch() > context_.epoch) total += lot.amount_milli();
+    }
+    if (total > INT64_MAX) return Status{"OVERFLOW", "the balance is too large for a law to read"};
+    return static_cast<int64_t>(total);
+  }
+
+ private:
+  Records& state_;
+  const BlockContext& context_;
+};
+
+// A law's run whose effects are to be applied.
+struct Acted {
+  const contracts::Law* law;
+  contracts::Outcome outcome;
+};
+
+// The law runs a step keeps, bounded: a trace is cut at kMaxStoredTraceLines.
+void KeepTrace(const std::vector<std::string>& trace, v1::LawRun& run) {
+  const size_t kept = std::min(trace.size(), kMaxStoredTraceLines);
+  for (size_t i = 0; i < kept; ++i) run.add_trace(trace[i]);
+  if (trace.size() > kept) {
+    run.set_trace(static_cast<int>(kept) - 1, "(trace cut at " + std::to_string(kMaxStoredTraceLines) + " lines)");
+  }
+}
+
+bool IssuesOrRejects(const contracts::Outcome& outcome) {
+  return std::any_of(outcome.effects.begin(), outcome.effects.end(),
+                     [](const contracts::Effect& e) { return e.kind != contracts::Effect::Kind::kRecord; });
+}
+
+}  // namespace
+
+// Runs the laws at their hooks and applies their effects under the constitution.
+class TxApplier::LawEngine {
+ public:
+  LawEngine(Records& state, const BlockContext& context) : state_(state), context_(context), host_(state, context) {
+    GS_ASSERT(context.laws != nullptr);
+  }
+
+  // A transaction's hook: every law on it runs against the same state, then their issues are
+  // applied in law order. Fails when a law fails to run or rejects, or an effect is refused;
+  // the caller rolls the transaction back. The runs with effects are left in `acted` (their
+  // records are for the caller: issuance_requested's `expires`).
+  Status RunTxHook(Hook hook, std::span<const Value> args, LawRuns& runs, std::vector<Acted>& acted) {
+    GS_ASSERT(acted.empty());
+    for (const contracts::Law* law : context_.laws->OnHook(hook)) {
+      Result<contracts::Outcome> out = Run(*law, hook, args, /*explain=*/false, runs);
+      if (!out.ok()) return Status{out.status().code(), law->title() + ": " + out.status().message()};
+      if (out->effects.empty()) continue;
+      const contracts::Effect& last = out->effects.back();
+      if (last.kind == contracts::Effect::Kind::kReject) {
+        return Status{"LAW_REJECTED", last.citation + ": " + last.reason};
+      }
+      acted.push_back({law, *std::move(out)});
+    }
+    for (const Acted& a : acted) GS_RETURN_IF_ERROR(ApplyIssues(hook, a.outcome, runs));
+    return Status::Ok();
+  }
+  Status RunTxHook(Hook hook, std::span<const Value> args, LawRuns& runs) {
+    std::vector<Acted> acted;
+    return RunTxHook(hook, args, runs, acted);
+  }
+
+  // A closing's hook for one member: every law on it runs against the same state; then each
+  // law's effects are applied on their own, or, when one is refused, none of that law's are (the
+  // failure is kept in its run). The state is committed after each law.
+  void RunClosingHook(Hook hook, std::span<const Value> args, LawRuns& runs) {
+    struct Pending {
+      contracts::Outcome outcome;
+      int run;  // index in `runs`
+    };
+    std::vector<Pending> pending;
+    for (const contracts::Law* law : context_.laws->OnHook(hook)) {
+      Result<contracts::Outcome> out = Run(*law, hook, args, /*explain=*/true, runs);
+      if (!out.ok() || out->effects.empty()) continue;
+      v1::LawRun& run = *runs.Mutable(runs.size() - 1);
+      const contracts::Effect& last = out->effects.back();
+      if (last.kind == contracts::Effect::Kind::kReject) {
+        run.set_code("LAW_REJECTED");
+        run.set_message(last.citation + ": " + last.reason);
+        continue;
+      }
+      pending.push_back({*std::move(out), runs.size() - 1});
+    }
+    for (const Pending& a : pending) {
+      Status applied = ApplyIssues(hook, a.outcome, runs);
+      if (applied.ok()) {
+        state_.Commit();
+        continue;
+      }
+      state_.Rollback();
+      runs.Mutable(a.run)->set_code(applied.code());
+      runs.Mutable(a.run)->set_message(applied.message());
+    }
+  }
+
+  // Credits `amount` of `voucher_class` to `member` as a new lot, once the laws on
+  // issuance_requested allow it and say when it expires.
+  Status Issue(const PublicKey& member, v1::VoucherClass voucher_class, int64_t amount, LawRuns& runs) {
+    GS_RETURN_IF_ERROR(CheckVoucherClass(voucher_class));
+    GS_RETURN_IF_ERROR(CheckAmount(amount));
+    Result<const v1::Account*> account = ActiveMember(state_, member);
+    if (!account.ok()) return account.status();
+    const std::array<Value, 4> args = {Value::Text(ToHex(member)),
+                                       Value::Number(static_cast<int64_t>(LawClass(voucher_class))),
+                                       Value::Number(amount), Value::Number(static_cast<int64_t>(context_.epoch))};
+    std::vector<Acted> acted;
+    GS_RETURN_IF_ERROR(RunTxHook(Hook::kIssuanceRequested, args, runs, acted));
+    Result<uint64_t> expiry = ExpiryFrom(acted);
+    if (!expiry.ok()) return expiry.status();
+    return Credit(member, voucher_class, amount, *expiry);
+  }
+
+  const LedgerHost& host() const { return host_; }
+
+ private:
+  // Runs one law. Keeps its run in `runs` when it had effects or failed; a run that issued or
+  // rejected keeps its trace, computed by running it again with explanations when `explain`
+  // was off (same law, arguments and state: the same effects).
+  Result<contracts::Outcome> Run(const contracts::Law& law, Hook hook, std::span<const Value> args, bool explain,
+                                 LawRuns& runs) {
+    contracts::RunOptions options;
+    options.today = context_.today;
+    options.fuel = context_.laws->params().fuel_per_run();
+    options.explain = explain;
+    Result<contracts::Outcome> out = law.Run(hook, args, host_, options);
+    if (!out.ok()) {
+      v1::LawRun* run = NewRun(law, hook, runs);
+      run->set_code(out.status().code());
+      run->set_message(out.status().message());
+      return out;
+    }
+    if (out->effects.empty()) return out;
+    const bool acts = IssuesOrRejects(*out);
+    if (acts && !explain) {
+      options.explain = true;
+      Result<contracts::Outcome> explained = law.Run(hook, args, host_, options);
+      GS_ASSERT(explained.ok() && explained->effects.size() == out->effects.size());
+      out = std::move(explained);
+    }
+    v1::LawRun* run = NewRun(law, hook, runs);
+    run->set_code("OK");
+    for (const contracts::Effect& effect : out->effects) {
+      run->add_effects(contracts::DescribeEffect(effect));
+      if (effect.kind != contracts::Effect::Kind::kIssue) continue;
+      v1::LawIssue* issue = run->add_issues();
+      issue->set_voucher_class(LedgerClass(effect.voucher_class));
+      issue->set_member(effect.member);
+      issue->set_amount_milli(effect.amount);
+      issue->set_reason(effect.reason);
+      issue->set_citation(effect.citation);
+    }
+    if (acts) KeepTrace(out->trace, *run);
+    return out;
+  }
+
+  static v1::LawRun* NewRun(const contracts::Law& law, Hook hook, LawRuns& runs) {
+    v1::LawRun* run = runs.Add();
+    run->set_law(law.title());
+    run->set_hook(std::string(contracts::HookName(hook)));
+    return run;
+  }
+
+  // Applies one law's issue effects under the constitution (a rejecting run is never applied;
+  // records are read by whoever asked for the hook).
+  Status ApplyIssues(Hook hook, const contracts::Outcome& outcome, LawRuns& runs) {
+    for (const contracts::Effect& effect : outcome.effects) {
+      GS_ASSERT(effect.kind != contracts::Effect::Kind::kReject);
+      if (effect.kind == contracts::Effect::Kind::kIssue) GS_RETURN_IF_ERROR(ApplyIssue(hook, effect, runs));
+    }
+    return Status::Ok();
+  }
+
+  Status ApplyIssue(Hook hook, const contracts::Effect& effect, LawRuns& runs) {
+    auto refused = [&](const std::string& why) {
+      return Status{"LAW_BAD_EFFECT", effect.citation + ": " + contracts::DescribeEffect(effect) + " is refused: " + why};
+    };
+    if (hook == Hook::kIssuanceRequested) return refused("a law may not issue while an issuance is being checked");
+    std::optional<PublicKey> member = MemberKey(effect.member);
+    if (!member) return refused("@" + effect.member + " is not a member's key");
+    Status issued = Issue(*member, LedgerClass(effect.voucher_class), effect.amount, runs);
+    // The laws of the nested issuance speak for themselves; the constitution's refusals are the
+    // issuing law's fault.
+    if (issued.ok() || issued.code().starts_with("LAW_")) return issued;
+    return refused(issued.message());
+  }
+
+  // The lot's expiry epoch from what the laws recorded: `expires`, an epoch after the current
+  // one and at most kMaxLifetimeEpochs after it, the same from every law that records it.
+  Result<uint64_t> ExpiryFrom(const std::vector<Acted>& acted) const {
+    const int64_t now = static_cast<int64_t>(context_.epoch);
+    const contracts::Effect* chosen = nullptr;
+    for (const Acted& a : acted) {
+      for (const contracts::Effect& figure : a.outcome.effects) {
+        if (figure.kind != contracts::Effect::Kind::kRecord || figure.figure != "expires") continue;
+        const int64_t expires = figure.figure_value.number;
+        if (figure.figure_type->base != contracts::Base::kEpoch) {
+          return Status{"LAW_BAD_EFFECT", figure.citation + ": expires must be an epoch"};
+        }
+        if (expires <= now || expires - now > static_cast<int64_t>(kMaxLifetimeEpochs)) {
+          return Status{"LAW_BAD_EFFECT", figure.citation + ": the lot would expire at epoch " + std::to_string(expires) +
+                                              "; it must be after epoch " + std::to_string(now) + " and at most " +
+                                              std::to_string(kMaxLifetimeEpochs) + " epochs later"};
+        }
+        if (chosen && chosen->figure_value.number != expires) {
+          return Status{"LAW_BAD_EFFECT", "the laws disagree on when the lot expires: epoch " +
+                                              std::to_string(chosen->figure_value.number) + " (" + chosen->citation +
+                                              ") and epoch " + std::to_string(expires) + " (" + figure.citation + ")"};
+        }
+        chosen = &figure;
+      }
+    }
+    if (!chosen) {
+      return Status{"LAW_NO_EXPIRY", "no law in force records when these vouchers expire (record expires = ...)"};
+    }
+    return static_cast<uint64_t>(chosen->figure_value.number);
+  }
+
+  // The lot, its cohort, the epoch's total and the member's recent issuance, or OVERFLOW.
+  Status Credit(const PublicKey& member, v1::VoucherClass voucher_class, int64_t amount, uint64_t expiry) {
+    const uint64_t epoch = context_.epoch;
+    v1::Balance balance = state_.Balance(member, voucher_class);
+    balance.set_version(1);
+    DropExpiredLots(balance, epoch);
+    DropOldIssuance(balance, epoch);
+    v1::Lot& lot = LotExpiringAt(balance, expiry);
+    int64_t lot_total;
+    GS_RETURN_IF_ERROR(CheckedAdd(lot.amount_milli(), amount, lot_total));
+    lot.set_amount_milli(lot_total);
+    v1::IssuedInEpoch* recent = nullptr;
+    for (v1::IssuedInEpoch& entry : *balance.mutable_issued()) {
+      if (entry.epoch() == epoch) recent = &entry;
+    }
+    if (!recent) {
+      recent = balance.add_issued();
+      recent->set_epoch(epoch);
+    }
+    int64_t member_total;
+    GS_RETURN_IF_ERROR(CheckedAdd(recent->amount_milli(), amount, member_total));
+    recent->set_amount_milli(member_total);
+
+    v1::Cohort cohort = state_.Cohort(voucher_class, expiry);
+    int64_t issued, outstanding, epoch_total;
+    GS_RETURN_IF_ERROR(CheckedAdd(cohort.issued_milli(), amount, issued));
+    GS_RETURN_IF_ERROR(CheckedAdd(cohort.outstanding_milli(), amount, outstanding));
+    GS_RETURN_IF_ERROR(CheckedAdd(state_.EpochIssued(voucher_class, epoch), amount, epoch_total));
+    cohort.set_version(1);
+    cohort.set_issued_milli(issued);
+    cohort.set_outstanding_milli(outstanding);
+    state_.PutBalance(member, voucher_class, std::move(balance));
+    state_.PutCohort(voucher_class, expiry, cohort);
+    state_.PutEpochIssued(voucher_class, epoch, epoch_total);
+    return Status::Ok();
+  }
+
+  Records& state_;
+  const BlockContext& context_;
+  LedgerHost host_;
+};
+
+namespace {
+
+using LawEngine = TxApplier::LawEngine;
+
+// What one transaction's action works with.
+struct Step {
+  const BlockContext& context;
+  Records& state;
+  LawEngine& laws;
+  LawRuns& runs;
+};
+
+Status Register(const v1::RegisterAccount& action, const v1::Account& signer, Step& step) {
   Result<PublicKey> key = KeyField(action.public_key(), "public_key");
   if (!key.ok()) return key.status();
   switch (action.role()) {
@@ -255,14 +661,20 @@ Status Register(const v1::RegisterAccount& action, const v1::Account& signer, co
       return BadField("role must be member, delegate, workplace, store, issuer or planner "
                       "(communes join through the validator set)");
   }
-  if (state.Account(*key)) return {"ACCOUNT_EXISTS", "key " + ToHex(*key).substr(0, 16) + " is already registered"};
+  if (step.state.Account(*key)) return {"ACCOUNT_EXISTS", "key " + ToHex(*key).substr(0, 16) + " is already registered"};
   v1::Account account;
   account.set_version(1);
   account.set_public_key(action.public_key());
   account.set_role(action.role());
   account.set_commune(signer.commune());
-  account.set_registered_height(context.height);
-  state.PutAccount(std::move(account));
+  account.set_registered_height(step.context.height);
+  step.state.PutAccount(std::move(account));
+  if (action.role() == v1::ROLE_MEMBER) {  // every member's epoch closes
+    v1::HookState hooks = step.state.HookState();
+    step.state.AppendToList(InlineStateKey::MemberChunk(hooks.members() / kKeysPerChunk), hooks.members(), *key);
+    hooks.set_members(hooks.members() + 1);
+    step.state.PutHookState(std::move(hooks));
+  }
   return Status::Ok();
 }
 
@@ -283,10 +695,11 @@ Status Retire(const v1::RetireAccount& action, const v1::Account& signer, Record
   return Status::Ok();
 }
 
-Status RecordAttendance(const v1::Attendance& action, const BlockContext& context, Records& state) {
+Status RecordAttendance(const v1::Attendance& action, Step& step) {
+  const BlockContext& context = step.context;
   Result<PublicKey> member = KeyField(action.member(), "member");
   if (!member.ok()) return member.status();
-  Result<const v1::Account*> account = ActiveMember(state, *member);
+  Result<const v1::Account*> account = ActiveMember(step.state, *member);
   if (!account.ok()) return account.status();
   if (action.minutes() < 1 || action.minutes() > kMaxShiftMinutes) {
     return BadField("minutes must be between 1 and " + std::to_string(kMaxShiftMinutes));
@@ -302,50 +715,50 @@ Status RecordAttendance(const v1::Attendance& action, const BlockContext& contex
     return {"WEEK_CLOSED", "week " + std::to_string(week) + " is closed; the current week is " +
                                std::to_string(context.week)};
   }
-  uint64_t total = state.AttendanceMinutes(*member, week) + action.minutes();
+  // Not before the week began (above) and not after the block's time: the block's own week.
+  GS_ASSERT(week == context.week);
+  const uint64_t before = step.state.AttendanceMinutes(*member, week);
+  const uint64_t total = before + action.minutes();
   if (total > kMaxWeekMinutes) {
     return {"ATTENDANCE_LIMIT", "the member would have " + std::to_string(total) +
                                     " minutes this week; a week has " + std::to_string(kMaxWeekMinutes)};
   }
-  state.PutAttendanceMinutes(*member, week, total);
+  if (!context.laws->OnHook(Hook::kAttendanceRecorded).empty()) {
+    const std::array<Value, 4> args = {Value::Text(ToHex(*member)), Value::Number(start_s / (kDayMs / 1000)),
+                                       Value::Number(action.minutes()),
+                                       Value::Number(context.laws->params().labour_rate_milli_per_hour())};
+    GS_RETURN_IF_ERROR(step.laws.RunTxHook(Hook::kAttendanceRecorded, args, step.runs));
+  }
+  if (before == 0) {  // the member's first attendance this week: their week will close
+    v1::HookState hooks = step.state.HookState();
+    GS_ASSERT(hooks.week() == week);
+    step.state.AppendToList(InlineStateKey::WorkerChunk(week, hooks.week_workers() / kKeysPerChunk),
+                            hooks.week_workers(), *member);
+    hooks.set_week_workers(hooks.week_workers() + 1);
+    step.state.PutHookState(std::move(hooks));
+  }
+  step.state.PutAttendanceMinutes(*member, week, total);
   return Status::Ok();
 }
 
-Status Issue(const v1::IssueVouchers& action, const v1::Account& signer, const BlockContext& context,
-             Records& state) {
+Status Issue(const v1::IssueVouchers& action, const v1::Account& signer, Step& step) {
   GS_RETURN_IF_ERROR(CheckVoucherClass(action.voucher_class()));
   GS_RETURN_IF_ERROR(CheckAmount(action.amount_milli()));
   if (action.reason().size() > kMaxReasonBytes) return BadField("reason is longer than 256 bytes");
   Result<PublicKey> member = KeyField(action.member(), "member");
   if (!member.ok()) return member.status();
-  Result<const v1::Account*> account = ActiveMember(state, *member);
+  Result<const v1::Account*> account = ActiveMember(step.state, *member);
   if (!account.ok()) return account.status();
   if ((*account)->commune() != signer.commune()) {
     return {"UNAUTHORIZED", "an issuer of commune '" + signer.commune() + "' cannot issue to a member of '" +
                                 (*account)->commune() + "'"};
   }
-
-  uint64_t expiry = context.epoch + context.rules->LifetimeEpochs(action.voucher_class());
-  v1::Balance balance = state.Balance(*member, action.voucher_class());
-  DropExpiredLots(balance, context.epoch);
-  v1::Lot& lot = LotExpiringAt(balance, expiry);
-  int64_t lot_total;
-  GS_RETURN_IF_ERROR(CheckedAdd(lot.amount_milli(), action.amount_milli(), lot_total));
-  lot.set_amount_milli(lot_total);
-
-  v1::Cohort cohort = state.Cohort(action.voucher_class(), expiry);
-  int64_t issued, outstanding;
-  GS_RETURN_IF_ERROR(CheckedAdd(cohort.issued_milli(), action.amount_milli(), issued));
-  GS_RETURN_IF_ERROR(CheckedAdd(cohort.outstanding_milli(), action.amount_milli(), outstanding));
-  cohort.set_version(1);
-  cohort.set_issued_milli(issued);
-  cohort.set_outstanding_milli(outstanding);
-  state.PutBalance(*member, action.voucher_class(), std::move(balance));
-  state.PutCohort(action.voucher_class(), expiry, cohort);
-  return Status::Ok();
+  return step.laws.Issue(*member, action.voucher_class(), action.amount_milli(), step.runs);
 }
 
-Status Redeem(const DecodedTx& tx, const BlockContext& context, Records& state) {
+Status Redeem(const DecodedTx& tx, Step& step) {
+  const BlockContext& context = step.context;
+  Records& state = step.state;
   const v1::RedeemVouchers& action = tx.body.redeem_vouchers();
   GS_RETURN_IF_ERROR(CheckVoucherClass(action.voucher_class()));
   GS_RETURN_IF_ERROR(CheckAmount(action.amount_milli()));
@@ -359,13 +772,16 @@ Status Redeem(const DecodedTx& tx, const BlockContext& context, Records& state) 
   if (!store || store->retired() || store->role() != v1::ROLE_STORE) {
     return {"BAD_STORE", "account " + ToHex(*store_key).substr(0, 16) + " is not an active store"};
   }
-  if (!context.rules->MayRedeem(action.voucher_class(), action.category())) {
-    return {"CATEGORY_NOT_ALLOWED", v1::VoucherClass_Name(action.voucher_class()) +
-                                        " vouchers may not be redeemed for '" + action.category() + "'"};
+  if (!context.laws->OnHook(Hook::kRedemptionRequested).empty()) {
+    const std::array<Value, 4> args = {Value::Text(ToHex(tx.signer)),
+                                       Value::Number(static_cast<int64_t>(LawClass(action.voucher_class()))),
+                                       Value::Number(action.amount_milli()), Value::Text(action.category())};
+    GS_RETURN_IF_ERROR(step.laws.RunTxHook(Hook::kRedemptionRequested, args, step.runs));
   }
 
   v1::Balance balance = state.Balance(tx.signer, action.voucher_class());
   DropExpiredLots(balance, context.epoch);
+  DropOldIssuance(balance, context.epoch);
   __int128 available = 0;
   for (const v1::Lot& lot : balance.lots()) available += lot.amount_milli();
   if (available < action.amount_milli()) {
@@ -410,35 +826,114 @@ Result<const v1::Account*> CheckSigner(const DecodedTx& tx, Records& state) {
 }
 
 // The sender rules (admission.h) first, then the action's own checks.
-Status Dispatch(const DecodedTx& tx, const v1::Account& signer, const BlockContext& context, Records& state) {
+Status Dispatch(const DecodedTx& tx, const v1::Account& signer, Step& step) {
   GS_RETURN_IF_ERROR(CheckSenderMayAct(tx, signer));
   switch (tx.body.action_case()) {
-    case v1::TxBody::kRegisterAccount: return Register(tx.body.register_account(), signer, context, state);
-    case v1::TxBody::kRetireAccount: return Retire(tx.body.retire_account(), signer, state);
-    case v1::TxBody::kAttendance: return RecordAttendance(tx.body.attendance(), context, state);
-    case v1::TxBody::kIssueVouchers: return Issue(tx.body.issue_vouchers(), signer, context, state);
-    case v1::TxBody::kRedeemVouchers: return Redeem(tx, context, state);
+    case v1::TxBody::kRegisterAccount: return Register(tx.body.register_account(), signer, step);
+    case v1::TxBody::kRetireAccount: return Retire(tx.body.retire_account(), signer, step.state);
+    case v1::TxBody::kAttendance: return RecordAttendance(tx.body.attendance(), step);
+    case v1::TxBody::kIssueVouchers: return Issue(tx.body.issue_vouchers(), signer, step);
+    case v1::TxBody::kRedeemVouchers: return Redeem(tx, step);
     case v1::TxBody::ACTION_NOT_SET: break;
   }
   return {"UNKNOWN_ACTION", "transaction carries no action"};
 }
 
+// Queues the closing of `period` over a list of `end` entries; an empty list closes nothing.
+void QueueClosing(v1::Closing::Kind kind, uint64_t period, uint64_t end, v1::HookState& hooks, ClosingRuns& closings) {
+  if (end == 0) return;
+  if (static_cast<size_t>(hooks.closings_size()) >= kMaxPendingClosings) {
+    v1::ClosingRun* skipped = closings.Add();
+    skipped->set_hook(kind == v1::Closing::WEEK ? "week_closed" : "epoch_closed");
+    skipped->set_period(period);
+    v1::LawRun* run = skipped->add_law_runs();
+    run->set_code("CLOSING_BACKLOG");
+    run->set_message(std::to_string(kMaxPendingClosings) + " closings are still running; this one is skipped");
+    return;
+  }
+  v1::Closing* closing = hooks.add_closings();
+  closing->set_kind(kind);
+  closing->set_period(period);
+  closing->set_end(end);
+}
+
 }  // namespace
 
 TxApplier::TxApplier(const BlockContext& context, const KvReader& reader)
-    : context_(context), records_(std::make_unique<Records>(reader)) {
-  GS_ASSERT(context.rules != nullptr && context.week_ms > 0);
+    : context_(context),
+      records_(std::make_unique<Records>(reader)),
+      laws_(std::make_unique<LawEngine>(*records_, context)) {
+  GS_ASSERT(context.laws != nullptr && context.week_ms > 0);
 }
 
 TxApplier::~TxApplier() = default;
 
-Status TxApplier::Apply(const DecodedTx& tx) {
-  GS_ASSERT(!flushed_);
+void TxApplier::RunClosings(ClosingRuns& closings) {
+  GS_ASSERT(!closings_run_ && !flushed_);
+  closings_run_ = true;
+  v1::HookState hooks = records_->HookState();
+  const std::string before = hooks.SerializeAsString();
+  if (context_.week > hooks.week()) {
+    QueueClosing(v1::Closing::WEEK, hooks.week(), hooks.week_workers(), hooks, closings);
+    hooks.set_week(context_.week);
+    hooks.set_week_workers(0);
+  }
+  if (context_.epoch > hooks.epoch()) {
+    QueueClosing(v1::Closing::EPOCH, hooks.epoch(), hooks.members(), hooks, closings);
+    hooks.set_epoch(context_.epoch);
+  }
+  uint64_t budget = kMaxClosingsPerBlock;
+  while (budget > 0 && hooks.closings_size() > 0) {
+    v1::Closing& closing = *hooks.mutable_closings(0);
+    for (; budget > 0 && closing.next() < closing.end(); --budget) {
+      CloseMember(closing, closings);
+      closing.set_next(closing.next() + 1);
+    }
+    if (closing.next() == closing.end()) hooks.mutable_closings()->DeleteSubrange(0, 1);
+  }
+  // Untouched, the record is not rewritten: a block that closes nothing changes no hook state.
+  if (hooks.SerializeAsString() != before) records_->PutHookState(std::move(hooks));
+  records_->Commit();
+}
+
+void TxApplier::CloseMember(const v1::Closing& closing, ClosingRuns& closings) {
+  const bool week = closing.kind() == v1::Closing::WEEK;
+  const uint64_t index = closing.next();
+  const PublicKey member = records_->ListEntry(
+      week ? InlineStateKey::WorkerChunk(closing.period(), index / kKeysPerChunk)
+           : InlineStateKey::MemberChunk(index / kKeysPerChunk),
+      index);
+  const v1::Account* account = records_->Account(member);
+  if (!account || account->retired() || account->role() != v1::ROLE_MEMBER) return;  // closings are for active members
+  const Hook hook = week ? Hook::kWeekClosed : Hook::kEpochClosed;
+  if (context_.laws->OnHook(hook).empty()) return;
+  const int64_t period = static_cast<int64_t>(closing.period());
+  std::vector<Value> args = {Value::Text(ToHex(member))};
+  if (week) {
+    args.push_back(Value::Number(period));
+    args.push_back(Value::Number(static_cast<int64_t>(records_->AttendanceMinutes(member, closing.period()))));
+    args.push_back(Value::Number(context_.laws->params().labour_rate_milli_per_hour()));
+  } else {
+    args.push_back(Value::Number(period));
+  }
+  LawRuns runs;
+  laws_->RunClosingHook(hook, args, runs);
+  if (runs.empty()) return;
+  v1::ClosingRun* run = closings.Add();
+  run->set_hook(std::string(contracts::HookName(hook)));
+  run->set_member(std::string(AsChars(member)));
+  run->set_period(closing.period());
+  run->mutable_law_runs()->Swap(&runs);
+}
+
+Status TxApplier::Apply(const DecodedTx& tx, LawRuns& law_runs) {
+  GS_ASSERT(closings_run_ && !flushed_);
   Result<const v1::Account*> signer = CheckSigner(tx, *records_);
   if (!signer.ok()) return signer.status();
   // The signer's record is never written by an action (no action may write its own signer's
   // account), so the pointer stays valid through Dispatch.
-  Status status = Dispatch(tx, **signer, context_, *records_);
+  Step step{context_, *records_, *laws_, law_runs};
+  Status status = Dispatch(tx, **signer, step);
   if (!status.ok()) {
     records_->Rollback();
     return status;
@@ -469,5 +964,7 @@ void ExpireCohorts(uint64_t from_epoch, uint64_t to_epoch, const KvReader& reade
     }
   }
 }
+
+bool IsValidCategory(std::string_view category) { return contracts::IsValidCategoryName(category); }
 
 }  // namespace gongshe::ledger

@@ -1,7 +1,38 @@
 #pragma once
-// The state machine: applies one decoded, signature-checked transaction to the state. The
-// constitution lives here: roles, nonces, no transfer, no negative balance, and conservation of
-// vouchers (per class and expiry epoch: issued = redeemed + expired + outstanding).
+// The state machine: applies one decoded, signature-checked transaction to the state, and runs
+// the laws at their hooks. The constitution lives here: roles, nonces, no transfer, no negative
+// balance, and conservation of vouchers (per class and expiry epoch: issued = redeemed + expired +
+// outstanding). Everything else -- pay, overtime, expiry lifetimes, which classes buy which
+// categories, allotments, caps -- is decided by the laws in force (ledger/laws.h), which read the
+// state through a narrow read-only host and act only by returning effects that the ledger applies
+// under the constitution.
+//
+// Hooks and their order (contracts/host.h lists the arguments):
+//   - attendance_recorded: for each Attendance, after the ledger's own checks, before the minutes
+//     are added. rate = LawParams.labour_rate_milli_per_hour, day = the shift's start date.
+//   - issuance_requested: for each lot about to be issued, by an issuer (IssueVouchers) or by a
+//     law's issue effect, so that caps bind law-issued pay too. Its laws must record the lot's
+//     `expires` (an epoch in (current, current + kMaxLifetimeEpochs]); the ledger uses it as the
+//     lot's expiry. Laws may not issue from this hook (that would recurse).
+//   - redemption_requested: for each RedeemVouchers, after the field and store checks, before the
+//     balance is touched.
+//   - week_closed / epoch_closed: in the first block whose time passes the boundary (RunClosings),
+//     before its transactions, once per member: week_closed for each member who recorded
+//     attendance in the week (in the order they first did), epoch_closed for every member on the
+//     member list (in registration order) who is still active. At most kMaxClosingsPerBlock
+//     member closings run per block; the rest continue, in order, in the next blocks.
+//   - proposal_tallied: no transaction tallies proposals yet, so it never runs.
+// On one hook, every law with rules on it runs (in name order) against the state before any of
+// them acts; then their effects are applied in that order.
+//
+// Law failures. In a transaction's hook, a law that fails to run (LAW_OUT_OF_FUEL, LAW_OVERFLOW,
+// LAW_DIVISION_BY_ZERO, LAW_NO_PLAN, LAW_HOST, LAW_BAD_EFFECT, LAW_TOO_MANY_EFFECTS), rejects
+// (LAW_REJECTED, with the law's reason) or returns an effect the constitution refuses
+// (LAW_BAD_EFFECT: an issue to a key that is not an active member, an amount outside 1 ..
+// kMaxAmountMilli or that overflows a total, an issue from issuance_requested, a bad `expires`)
+// fails the transaction: nothing it did is kept. In a closing, the same skips that one law's
+// effects for that member, and the failure is recorded in the block results (ClosingRun) with its
+// code. LAW_NO_EXPIRY: no law recorded an expiry for a lot.
 //
 // Result codes (stable, in TxResult.code), besides those of DecodeTx (TX_TOO_LARGE, MALFORMED,
 // UNSUPPORTED_VERSION, WRONG_CHAIN, UNKNOWN_ACTION) and BAD_SIGNATURE:
@@ -12,23 +43,41 @@
 //   ACCOUNT_EXISTS, UNKNOWN_ACCOUNT, ALREADY_RETIRED
 //   BAD_RECIPIENT                    vouchers and attendance only go to active members
 //   BAD_STORE, MISSING_COSIGNATURE, UNEXPECTED_COSIGNATURE
-//   CATEGORY_NOT_ALLOWED             the class may not buy this category
 //   INSUFFICIENT_BALANCE             not enough unexpired vouchers of the class
 //   ATTENDANCE_LIMIT, SHIFT_IN_FUTURE, WEEK_CLOSED
 //   OVERFLOW                         a total would leave the representable range
+//   LAW_REJECTED, LAW_NO_EXPIRY and the LAW_* codes above
+//
+// Explanations: every law run that had effects or failed is kept -- in the transaction's result
+// (TxResult.law_runs) or in the block's closings (ClosingRun) -- with its effects, each citing
+// law, version and section; a run that issued or rejected keeps its trace too (which rules fired
+// with which values), at most kMaxStoredTraceLines lines.
 
 #include <memory>
 
 #include "common/status.h"
+#include "gongshe/v1/state.pb.h"
 #include "ledger/kv.h"
+#include "ledger/laws.h"
 #include "ledger/transaction.h"
-#include "ledger/voucher_rules.h"
 
 namespace gongshe::ledger {
 
 inline constexpr int64_t kMaxAmountMilli = 1'000'000'000'000;  // one lot: 10^9 credits
 inline constexpr uint32_t kMaxShiftMinutes = 24 * 60;
 inline constexpr uint64_t kMaxWeekMinutes = 7 * 24 * 60;
+// Lots expire at most this many epochs after they are issued; keeps epoch expiry bounded.
+inline constexpr uint64_t kMaxLifetimeEpochs = 1000;
+// Member closings (one member's week_closed or epoch_closed, every law) per block.
+inline constexpr uint64_t kMaxClosingsPerBlock = 1000;
+// Closings waiting at once; one due while as many wait is skipped and recorded as
+// CLOSING_BACKLOG (only a calendar whose weeks pass faster than blocks can fill it).
+inline constexpr size_t kMaxPendingClosings = 64;
+// Epochs of per-member issuance the ledger keeps for issued_to: the current one and the three
+// before. A law asking further back gets LAW_HOST.
+inline constexpr uint64_t kIssuedWindowEpochs = 4;
+inline constexpr size_t kMaxStoredTraceLines = 64;
+inline constexpr int64_t kDayMs = 24 * 3600 * 1000LL;
 
 // What a transaction may know of the block it is in. Time inside the ledger is the block's
 // certified timestamp; weeks and epochs count from genesis.
@@ -39,13 +88,17 @@ struct BlockContext {
   uint64_t epoch = 0;
   int64_t genesis_time_ms = 0;
   int64_t week_ms = 0;
-  const VoucherRules* rules = nullptr;
+  int64_t today = 0;  // days since 1970-01-01 at time_ms: picks each law parameter's dated value
+  const LawBook* laws = nullptr;
 };
 
-// Applies the transactions of one block, in order, to the state read from `reader`. Each record is
-// read and parsed at most once per block and kept parsed; Flush serialises each changed record
-// once. The writes Flush makes are exactly the last write each record would get if every
-// transaction wrote its records straight to the store: the same keys, bytes and deletions.
+using LawRuns = google::protobuf::RepeatedPtrField<v1::LawRun>;
+using ClosingRuns = google::protobuf::RepeatedPtrField<v1::ClosingRun>;
+
+// Applies the closings and transactions of one block, in order, to the state read from `reader`.
+// Each record is read and parsed at most once per block and kept parsed; Flush serialises each
+// changed record once. The writes Flush makes are exactly the last write each record would get if
+// every step wrote its records straight to the store: the same keys, bytes and deletions.
 // Nothing but Flush may change `reader` while the applier lives.
 class TxApplier {
  public:
@@ -54,19 +107,32 @@ class TxApplier {
   TxApplier(const TxApplier&) = delete;
   TxApplier& operator=(const TxApplier&) = delete;
 
-  // Applies `tx` (decoded for this chain, its signatures already verified). On failure every
-  // change it made is rolled back, and the Status says why. Not after Flush.
-  Status Apply(const DecodedTx& tx);
+  // Starts the closings of the week and epoch that ended before this block, if any, and runs due
+  // closings, at most kMaxClosingsPerBlock members. Appends each member's closing that had law
+  // runs to `closings`. Once, before the first Apply.
+  void RunClosings(ClosingRuns& closings);
 
-  // Writes every record the applied transactions changed to `writer`. Once, after the last Apply.
+  // Applies `tx` (decoded for this chain, its signatures already verified). On failure every
+  // change it made is rolled back, and the Status says why. The law runs of its hooks are
+  // appended to `law_runs`, whether it succeeds or not. Not after Flush.
+  Status Apply(const DecodedTx& tx, LawRuns& law_runs);
+
+  // Writes every record the closings and transactions changed to `writer`. Once, after the last
+  // Apply.
   void Flush(KvWriter& writer);
 
-  // The block's parsed records (defined in state_machine.cc).
+  // The block's parsed records, and the laws run over them (defined in state_machine.cc).
   class Records;
+  class LawEngine;
 
  private:
+  // One member's closing: entry `closing.next()` of the closing's list.
+  void CloseMember(const v1::Closing& closing, ClosingRuns& closings);
+
   const BlockContext& context_;
   std::unique_ptr<Records> records_;
+  std::unique_ptr<LawEngine> laws_;
+  bool closings_run_ = false;
   bool flushed_ = false;
 };
 
@@ -74,5 +140,8 @@ class TxApplier {
 // epoch, independent of the number of accounts. Member balances keep their expired lots until
 // they are next touched; reads ignore them.
 void ExpireCohorts(uint64_t from_epoch, uint64_t to_epoch, const KvReader& reader, KvWriter& writer);
+
+// A category name: 1..64 characters of [a-z0-9_-] (as the law language's #category).
+bool IsValidCategory(std::string_view category);
 
 }  // namespace gongshe::ledger

@@ -3,6 +3,7 @@
 #include <google/protobuf/util/json_util.h>
 #include <httplib.h>
 
+#include <algorithm>
 #include <cctype>
 #include <optional>
 #include <utility>
@@ -195,6 +196,23 @@ Result<v1::StatusResponse> Client::GetStatus() { return Call<v1::StatusResponse>
 
 Result<v1::StateProofResponse> Client::GetAccountProof(const ledger::PublicKey& key) {
   return Call<v1::StateProofResponse>("GET", "/v1/proofs/accounts/" + ledger::PublicKeyToHex(key));
+}
+
+Result<v1::LawsResponse> Client::GetLaws() { return Call<v1::LawsResponse>("GET", "/v1/laws"); }
+
+Result<v1::LawResponse> Client::GetLaw(std::string_view name, std::optional<int64_t> version) {
+  const bool word = !name.empty() && name.size() <= 64 && std::all_of(name.begin(), name.end(), [](char c) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_';
+  });
+  if (!word) return Status("BAD_LAW_NAME", "a law's name is 1-64 of A-Z, a-z, 0-9 and _");
+  std::string path = "/v1/laws/" + std::string(name);
+  if (version) path += "?version=" + std::to_string(*version);
+  return Call<v1::LawResponse>("GET", path);
+}
+
+Result<v1::ExplanationResponse> Client::GetExplanation(const ledger::PublicKey& member, bool epoch, uint64_t period) {
+  return Call<v1::ExplanationResponse>("GET", "/v1/explanations/" + ledger::PublicKeyToHex(member) +
+                                                  (epoch ? "?epoch=" : "?week=") + std::to_string(period));
 }
 
 Result<std::string> Client::GetMetrics() {

@@ -11,6 +11,7 @@
 #include <chrono>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -66,6 +67,17 @@ class Client {
 
   // GET /v1/proofs/accounts/{key}
   Result<v1::StateProofResponse> GetAccountProof(const ledger::PublicKey& key);
+
+  // GET /v1/laws: the laws in force.
+  Result<v1::LawsResponse> GetLaws();
+
+  // GET /v1/laws/{name}[?version=V]: a stored version of a law with its text (default: the one in
+  // force). BAD_LAW_NAME unless `name` is 1-64 of A-Z a-z 0-9 _.
+  Result<v1::LawResponse> GetLaw(std::string_view name, std::optional<int64_t> version = std::nullopt);
+
+  // GET /v1/explanations/{key}?week=N (`epoch` false) or ?epoch=N: what the laws did when the
+  // member's week or epoch closed. NOT_FOUND when no law acted in it.
+  Result<v1::ExplanationResponse> GetExplanation(const ledger::PublicKey& member, bool epoch, uint64_t period);
 
   // GET /metrics, the Prometheus text.
   Result<std::string> GetMetrics();

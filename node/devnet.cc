@@ -9,6 +9,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <array>
 #include <cerrno>
 #include <climits>
@@ -18,9 +19,11 @@
 #include <thread>
 
 #include "common/file.h"
+#include "contracts/lexer.h"
 #include "gongshe/v1/genesis.pb.h"
 #include "ledger/genesis.h"
 #include "ledger/key_file.h"
+#include "ledger/laws.h"
 
 extern char** environ;
 
@@ -83,14 +86,31 @@ v1::Genesis BuildGenesis(const InitOptions& options, const std::string& chain_id
     commune->set_registrar(Raw(keys[i][1].public_key()));
     commune->set_issuer(Raw(keys[i][2].public_key()));
   }
-  v1::VoucherPolicy* policy = genesis.mutable_voucher_policy();
-  policy->set_version(1);
-  policy->set_guarantee_lifetime_epochs(1);
-  policy->set_consumption_lifetime_epochs(2);
-  policy->set_special_lifetime_epochs(6);
-  for (const char* c : {"bread", "housing", "medicine"}) policy->add_necessity_categories(c);
-  for (const char* c : {"bicycle", "piano"}) policy->add_scarce_categories(c);
+  ledger::AddStandardLaws(genesis);
   return genesis;
+}
+
+// Replaces the genesis laws with every *.law file of `dir` (at most ledger::kMaxLaws), in
+// file-name order, each cited by its path under `dir` as given.
+Status ReadLaws(const std::string& dir, v1::Genesis& genesis) {
+  std::error_code ec;
+  std::vector<fs::path> files;
+  for (fs::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
+    if (it->path().extension() == ".law") files.push_back(it->path());
+    if (files.size() > ledger::kMaxLaws) return InitError(dir + " holds more than " + std::to_string(ledger::kMaxLaws) + " laws");
+  }
+  if (ec) return InitError("cannot read the laws in " + dir + ": " + ec.message());
+  if (files.empty()) return InitError(dir + " holds no .law files");
+  std::sort(files.begin(), files.end());
+  genesis.clear_laws();
+  for (const fs::path& file : files) {
+    Result<std::string> source = ReadFileBytes(file.string(), contracts::kMaxSourceBytes);
+    if (!source.ok()) return InitError(source.status().message());
+    v1::GenesisLaw* law = genesis.add_laws();
+    law->set_file(file.string());
+    law->set_source(*std::move(source));
+  }
+  return Status::Ok();
 }
 
 NetworkNode NodeOf(const std::string& dir, const v1::Commune& commune, size_t i, const NodeConfig& config) {
@@ -214,6 +234,7 @@ Result<Network> InitNetwork(const InitOptions& options) {
   }
   ledger::GenesisDoc doc;
   doc.genesis = BuildGenesis(options, chain_id, time_ms, keys);
+  if (!options.laws_dir.empty()) GS_RETURN_IF_ERROR(ReadLaws(options.laws_dir, doc.genesis));
   Status valid = ledger::CheckGenesis(doc.genesis);
   if (!valid.ok()) return InitError(valid.message());
   const std::string json = ledger::GenesisToJson(doc.genesis);

@@ -48,6 +48,10 @@ struct InitOptions {
   bool devnet = false;              // short weeks and epochs (above)
   bool force = false;               // replace an existing genesis.json and the homes it rewrites
   std::optional<int64_t> genesis_time_ms;  // default: now
+  // The laws in force from genesis: every *.law file of this folder, in file-name order; empty:
+  // the standard laws compiled into the binary (contracts/laws/*.law). Either way with the
+  // standard law parameters (ledger/laws.h).
+  std::string laws_dir;
 };
 
 struct NetworkNode {
@@ -70,7 +74,8 @@ struct Network {
 // validator, registrar and issuer keys, and N home folders. Refuses (EXISTS) a folder that already
 // holds a genesis.json or one of the home folders to write, unless `force`, which deletes the
 // genesis, those homes and any further DIR/node{i} with a config.toml (the rest of a larger network
-// being replaced). Errors: INIT (bad options), EXISTS, IO, KEY_FILE_*.
+// being replaced). Errors: INIT (bad options, a law that does not load or fails its own tests),
+// EXISTS, IO, KEY_FILE_*.
 Result<Network> InitNetwork(const InitOptions& options);
 
 // Reads back a network written by InitNetwork: the genesis, each validator's config, and checks

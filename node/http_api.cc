@@ -18,6 +18,7 @@
 #include "ledger/key_file.h"
 #include "ledger/state.h"
 #include "ledger/state_tree.h"
+#include "node/law_api.h"
 
 namespace gongshe::node {
 namespace {
@@ -88,7 +89,7 @@ int AdmissionHttpStatus(const std::string& code) {
 }
 
 // The routes, matched on the decoded path alone; the method is checked afterwards (405).
-enum class Route { kSubmitTx, kSubmitTxBatch, kTx, kAccount, kBlock, kStatus, kAccountProof, kMetrics, kNone };
+enum class Route { kSubmitTx, kSubmitTxBatch, kTx, kAccount, kBlock, kStatus, kAccountProof, kMetrics, kLaws, kLaw, kExplanation, kNone };
 
 struct Match {
   Route route = Route::kNone;
@@ -100,10 +101,13 @@ Match MatchPath(std::string_view path) {
   if (path == "/v1/txs/batch") return {Route::kSubmitTxBatch, {}};
   if (path == "/v1/status") return {Route::kStatus, {}};
   if (path == "/metrics") return {Route::kMetrics, {}};
+  if (path == "/v1/laws") return {Route::kLaws, {}};
   constexpr std::pair<std::string_view, Route> kPrefixed[] = {{"/v1/txs/", Route::kTx},
                                                               {"/v1/accounts/", Route::kAccount},
                                                               {"/v1/blocks/", Route::kBlock},
-                                                              {"/v1/proofs/accounts/", Route::kAccountProof}};
+                                                              {"/v1/proofs/accounts/", Route::kAccountProof},
+                                                              {"/v1/laws/", Route::kLaw},
+                                                              {"/v1/explanations/", Route::kExplanation}};
   for (const auto& [prefix, route] : kPrefixed) {
     if (!path.starts_with(prefix)) continue;
     std::string_view arg = path.substr(prefix.size());
@@ -312,6 +316,9 @@ class HttpApi::Handlers {
       case Route::kStatus: return NoQuery(request, [&] { return GetStatus(); });
       case Route::kAccountProof: return NoQuery(request, [&] { return GetAccountProof(match.arg); });
       case Route::kMetrics: return NoQuery(request, [&] { return GetMetrics(); });
+      case Route::kLaws: return NoQuery(request, [&] { return JsonReply(LawsAnswer(*service_.Snapshot())); });
+      case Route::kLaw: return GetLaw(match.arg, request);
+      case Route::kExplanation: return GetExplanation(match.arg, request);
       case Route::kSubmitTx:
       case Route::kSubmitTxBatch:
       case Route::kNone: break;
@@ -381,6 +388,40 @@ class HttpApi::Handlers {
     return answer;
   }
 
+  // GET /v1/laws/{name}[?version=V]
+  Reply GetLaw(std::string_view name, const httplib::Request& request) {
+    std::optional<int64_t> version;
+    for (const auto& [key, value] : request.params) {
+      std::optional<uint64_t> parsed = ParseDecimal(value, 18);
+      if (key != "version" || !parsed || *parsed == 0 || request.params.size() != 1) {
+        return BadRequest("the only query parameter is version=V, given once, V >= 1");
+      }
+      version = static_cast<int64_t>(*parsed);
+    }
+    return LawReply(LawAnswer(*service_.Snapshot(), name, version));
+  }
+
+  // GET /v1/explanations/{key}?week=N or ?epoch=N
+  Reply GetExplanation(std::string_view key_hex, const httplib::Request& request) {
+    Result<ledger::PublicKey> key = ParseKey(key_hex);
+    if (!key.ok()) return ErrorReply(400, key.status().code(), key.status().message());
+    const auto only = request.params.size() == 1 ? request.params.begin() : request.params.end();
+    std::optional<uint64_t> period =
+        only != request.params.end() ? ParseDecimal(only->second, kMaxDecimalDigits) : std::nullopt;
+    if (!period || (only->first != "week" && only->first != "epoch")) {
+      return BadRequest("ask for one closed period: ?week=N or ?epoch=N");
+    }
+    return LawReply(ExplanationAnswer(*service_.Snapshot(), *key, only->first == "week" ? "week_closed" : "epoch_closed",
+                                      *period));
+  }
+
+  template <typename M>
+  static Reply LawReply(const Result<M>& answer) {
+    if (answer.ok()) return JsonReply(*answer);
+    return ErrorReply(answer.status().code() == "NOT_FOUND" ? 404 : 400, answer.status().code(),
+                      Printable(answer.status().message(), 1000));
+  }
+
   template <typename F>
   static Reply NoQuery(const httplib::Request& request, F&& handle) {
     if (!request.params.empty()) return BadRequest(Printable(request.path) + " takes no query parameters");
@@ -443,6 +484,7 @@ class HttpApi::Handlers {
     const v1::TxResult& result = results->results(static_cast<int>(location.index));
     response.set_code(result.code());
     response.set_message(result.message());
+    *response.mutable_law_runs() = result.law_runs();
     if (std::optional<v1::TxView> view = ViewOfTx(block->txs(static_cast<int>(location.index)))) {
       *response.mutable_tx() = std::move(*view);
     }

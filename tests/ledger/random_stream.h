@@ -1,7 +1,9 @@
 #pragma once
 // Seeded random streams of valid and invalid transactions, cut into blocks whose times sometimes
-// cross week and epoch boundaries. The blocks are built and applied on a TestChain, so each is
-// valid for the state it was built on; replaying them elsewhere must give the same results.
+// cross week and epoch boundaries (some land exactly on a week's first millisecond), so the laws'
+// hooks run: attendance (some of it longer than the law allows) gathered over a week is paid when
+// it closes, epochs allot guarantee tickets. The blocks are built and applied on a TestChain, so
+// each is valid for the state it was built on; replaying them elsewhere must give the same results.
 
 #include <random>
 #include <vector>
@@ -21,6 +23,10 @@ class RandomStream {
     for (int i = 0; i < count; ++i) txs.push_back(NextTx());
     int64_t step = Pick(0, 9) == 0 ? kEpochMs / 2 : Pick(0, 3) == 0 ? kWeekMs / 3 : 1000;
     int64_t time_ms = chain_.time_ms() + step;
+    if (Pick(0, 9) == 0) {  // exactly the first millisecond of the next week
+      const int64_t since = chain_.time_ms() - kGenesisTimeMs;
+      time_ms = kGenesisTimeMs + (since / kWeekMs + 1) * kWeekMs;
+    }
     v1::Block block = chain_.Block(txs, time_ms);
     chain_.Apply(std::move(txs), time_ms);
     AdmitRegistered();
@@ -50,7 +56,7 @@ class RandomStream {
 
   std::string NextTx() {
     int commune = Pick(0, 1);
-    switch (members_.empty() || stores_.empty() || workplaces_.empty() ? 0 : Pick(0, 9)) {
+    switch (members_.empty() || stores_.empty() || workplaces_.empty() ? 0 : Pick(0, 11)) {
       case 0: {
         v1::Role role = static_cast<v1::Role>(Pick(0, 6) == 0 ? Pick(0, 9) : Pick(2, 5));
         KeyPair key = chain_.NewKey();
@@ -63,13 +69,13 @@ class RandomStream {
         static const std::vector<std::string> kCategories = {"bread", "piano", "tools", "housing", "BAD"};
         return chain_.Redeem(PickFrom(members_), PickFrom(stores_), AnyClass(), Pick(0, 3000), PickFrom(kCategories));
       }
-      case 7:
+      case 7: case 10: case 11:  // sometimes longer than labour_pay's longest day, or in a closed week
         return chain_.Attend(PickFrom(workplaces_), PickFrom(members_).public_key(),
-                             chain_.time_ms() / 1000 - Pick(0, 4000), Pick(0, 600));
+                             chain_.time_ms() / 1000 - Pick(0, 4000), Pick(0, 4) == 0 ? Pick(600, 1100) : Pick(0, 600));
       case 8:
         if (Pick(0, 3) != 0) return chain_.Issue(chain_.issuer(commune), PickFrom(members_).public_key(), AnyClass(), 100);
         return chain_.Retire(chain_.registrar(commune), PickFrom(Pick(0, 5) == 0 ? stores_ : members_).public_key());
-      default: {  // damaged bytes: flipped bits, truncation, or plain garbage
+      default: {  // 9: damaged bytes: flipped bits, truncation, or plain garbage
         std::string tx = chain_.Issue(chain_.issuer(commune), PickFrom(members_).public_key(), AnyClass(), 10);
         chain_.ForgetLastBody(chain_.issuer(commune));
         int how = Pick(0, 2);

@@ -74,13 +74,26 @@ TEST_F(StateMachineTest, RetireOnlyInOwnCommune) {
   chain_.ExpectRejected(chain_.Retire(chain_.registrar(), chain_.NewKey().public_key()), "UNKNOWN_ACCOUNT");
 }
 
-TEST_F(StateMachineTest, IssueCreditsALotWithPolicyExpiry) {
+TEST_F(StateMachineTest, IssueCreditsALotThatExpiresWhenTheLawSays) {
   chain_.ApplyOk(chain_.Issue(chain_.issuer(), member_.public_key(), VOUCHER_CLASS_CONSUMPTION, 7'500));
   v1::Balance balance = chain_.state().Balance(member_.public_key(), VOUCHER_CLASS_CONSUMPTION);
   ASSERT_EQ(balance.lots_size(), 1);
   EXPECT_EQ(balance.lots(0).amount_milli(), 7'500);
-  EXPECT_EQ(balance.lots(0).expiry_epoch(), 2u);  // epoch 0 + consumption lifetime 2
-  v1::Cohort cohort = chain_.state().Cohort(VOUCHER_CLASS_CONSUMPTION, 2);
+  EXPECT_EQ(balance.lots(0).expiry_epoch(), 3u);  // epoch 0 + voucher_expiry's consumption lifetime 3
+  // What was issued to the member this epoch, for laws that read issued_to.
+  ASSERT_EQ(balance.issued_size(), 1);
+  EXPECT_EQ(balance.issued(0).epoch(), 0u);
+  EXPECT_EQ(balance.issued(0).amount_milli(), 7'500);
+  EXPECT_EQ(chain_.state().EpochIssuance(VOUCHER_CLASS_CONSUMPTION, 0).issued_milli(), 7'500);
+  // The expiry law's run is kept with the transaction's result.
+  const v1::TxResult& result = chain_.last_results().results(0);
+  ASSERT_EQ(result.law_runs_size(), 1);
+  EXPECT_EQ(result.law_runs(0).law(), "voucher_expiry v1");
+  EXPECT_EQ(result.law_runs(0).hook(), "issuance_requested");
+  ASSERT_EQ(result.law_runs(0).effects_size(), 1);
+  EXPECT_EQ(result.law_runs(0).effects(0), "record expires = epoch 3 (voucher_expiry v1 §1)");
+  EXPECT_TRUE(result.law_runs(0).trace().empty()) << "a run that only records keeps no trace";
+  v1::Cohort cohort = chain_.state().Cohort(VOUCHER_CLASS_CONSUMPTION, 3);
   EXPECT_EQ(cohort.issued_milli(), 7'500);
   EXPECT_EQ(cohort.outstanding_milli(), 7'500);
   // Classes are separate balances.
@@ -118,26 +131,26 @@ TEST_F(StateMachineTest, IssueOverflowIsAnErrorNotAWrap) {
   cohort.set_version(1);
   cohort.set_issued_milli(INT64_MAX - 5);
   cohort.set_outstanding_milli(INT64_MAX - 5);
-  State(chain_.kv(), chain_.kv()).PutCohort(VOUCHER_CLASS_CONSUMPTION, 2, cohort);
+  State(chain_.kv(), chain_.kv()).PutCohort(VOUCHER_CLASS_CONSUMPTION, 3, cohort);
   chain_.ExpectRejected(chain_.Issue(chain_.issuer(), member_.public_key(), VOUCHER_CLASS_CONSUMPTION, 10), "OVERFLOW");
   chain_.ApplyOk(chain_.Issue(chain_.issuer(), member_.public_key(), VOUCHER_CLASS_CONSUMPTION, 5));
-  EXPECT_EQ(chain_.state().Cohort(VOUCHER_CLASS_CONSUMPTION, 2).issued_milli(), INT64_MAX);
+  EXPECT_EQ(chain_.state().Cohort(VOUCHER_CLASS_CONSUMPTION, 3).issued_milli(), INT64_MAX);
 }
 
 TEST_F(StateMachineTest, RedeemTakesEarliestExpiringLotFirst) {
   const PublicKey& m = member_.public_key();
-  // Special vouchers live 6 epochs; issue one lot in epoch 0 and one in epoch 1.
+  // Special vouchers live 12 epochs; issue one lot in epoch 0 and one in epoch 1.
   chain_.ApplyOk(chain_.Issue(chain_.issuer(), m, VOUCHER_CLASS_SPECIAL, 1'000));
   chain_.ApplyOk(chain_.Issue(chain_.issuer(), m, VOUCHER_CLASS_SPECIAL, 2'000), testing::kGenesisTimeMs + testing::kEpochMs);
   chain_.ApplyOk(chain_.Redeem(member_, store_, VOUCHER_CLASS_SPECIAL, 1'500, "piano"));
   v1::Balance balance = chain_.state().Balance(m, VOUCHER_CLASS_SPECIAL);
   ASSERT_EQ(balance.lots_size(), 1);
-  EXPECT_EQ(balance.lots(0).expiry_epoch(), 7u);
+  EXPECT_EQ(balance.lots(0).expiry_epoch(), 13u);
   EXPECT_EQ(balance.lots(0).amount_milli(), 1'500);
-  EXPECT_EQ(chain_.state().Cohort(VOUCHER_CLASS_SPECIAL, 6).redeemed_milli(), 1'000);
-  EXPECT_EQ(chain_.state().Cohort(VOUCHER_CLASS_SPECIAL, 6).outstanding_milli(), 0);
-  EXPECT_EQ(chain_.state().Cohort(VOUCHER_CLASS_SPECIAL, 7).redeemed_milli(), 500);
-  EXPECT_EQ(chain_.state().Cohort(VOUCHER_CLASS_SPECIAL, 7).outstanding_milli(), 1'500);
+  EXPECT_EQ(chain_.state().Cohort(VOUCHER_CLASS_SPECIAL, 12).redeemed_milli(), 1'000);
+  EXPECT_EQ(chain_.state().Cohort(VOUCHER_CLASS_SPECIAL, 12).outstanding_milli(), 0);
+  EXPECT_EQ(chain_.state().Cohort(VOUCHER_CLASS_SPECIAL, 13).redeemed_milli(), 500);
+  EXPECT_EQ(chain_.state().Cohort(VOUCHER_CLASS_SPECIAL, 13).outstanding_milli(), 1'500);
 }
 
 TEST_F(StateMachineTest, RedeemRejections) {
@@ -146,8 +159,14 @@ TEST_F(StateMachineTest, RedeemRejections) {
   chain_.ApplyOk(chain_.Issue(chain_.issuer(), m, VOUCHER_CLASS_CONSUMPTION, 1'000));
   chain_.ExpectRejected(chain_.Redeem(member_, store_, VOUCHER_CLASS_CONSUMPTION, 1'001, "bread"), "INSUFFICIENT_BALANCE");
   chain_.ExpectRejected(chain_.Redeem(member_, store_, VOUCHER_CLASS_SPECIAL, 1, "piano"), "INSUFFICIENT_BALANCE");
-  chain_.ExpectRejected(chain_.Redeem(member_, store_, VOUCHER_CLASS_GUARANTEE, 10, "piano"), "CATEGORY_NOT_ALLOWED");
-  chain_.ExpectRejected(chain_.Redeem(member_, store_, VOUCHER_CLASS_SPECIAL, 10, "bread"), "CATEGORY_NOT_ALLOWED");
+  // Which class buys which category is the laws' to say (guarantee_tickets §3, special_vouchers §1).
+  v1::TxResult piano = chain_.ExpectRejected(chain_.Redeem(member_, store_, VOUCHER_CLASS_GUARANTEE, 10, "piano"), "LAW_REJECTED");
+  EXPECT_EQ(piano.message(), "guarantee_tickets v1 §3: guarantee tickets buy necessities only, and #piano is not one");
+  ASSERT_EQ(piano.law_runs_size(), 1);
+  EXPECT_EQ(piano.law_runs(0).law(), "guarantee_tickets v1");
+  EXPECT_FALSE(piano.law_runs(0).trace().empty()) << "a rejecting run keeps its trace";
+  chain_.ExpectRejected(chain_.Redeem(member_, store_, VOUCHER_CLASS_SPECIAL, 10, "bread"), "LAW_REJECTED");
+  chain_.ExpectRejected(chain_.Redeem(member_, store_, VOUCHER_CLASS_CONSUMPTION, 10, "bicycle"), "LAW_REJECTED");
   chain_.ExpectRejected(chain_.Redeem(member_, store_, VOUCHER_CLASS_CONSUMPTION, 10, "Bread!"), "BAD_FIELD");
   chain_.ExpectRejected(chain_.Redeem(member_, store_, VOUCHER_CLASS_CONSUMPTION, 10, std::string(65, 'a')), "BAD_FIELD");
   chain_.ExpectRejected(chain_.Redeem(member_, store_, VOUCHER_CLASS_CONSUMPTION, 0, "bread"), "BAD_FIELD");
@@ -180,24 +199,28 @@ TEST_F(StateMachineTest, CosignatureOnlyOnRedemptions) {
 TEST_F(StateMachineTest, ExpiredLotsCannotBeRedeemedAndCountAsExpired) {
   const PublicKey& m = member_.public_key();
   chain_.ApplyOk(chain_.Issue(chain_.issuer(), m, VOUCHER_CLASS_GUARANTEE, 900));  // expires at epoch 1
-  chain_.Apply({}, testing::kGenesisTimeMs + testing::kEpochMs);                   // epoch 1 begins
+  chain_.ApplyOk(chain_.Redeem(member_, store_, VOUCHER_CLASS_GUARANTEE, 100, "bread"));
+  // Epoch 1 begins: the 800 left expire, and the epoch's closing allots 30 fresh guarantee
+  // credits (guarantee_tickets §1) that expire at epoch 2.
+  chain_.Apply({}, testing::kGenesisTimeMs + testing::kEpochMs);
   v1::Cohort cohort = chain_.state().Cohort(VOUCHER_CLASS_GUARANTEE, 1);
-  EXPECT_EQ(cohort.expired_milli(), 900);
+  EXPECT_EQ(cohort.expired_milli(), 800);
+  EXPECT_EQ(cohort.redeemed_milli(), 100);
   EXPECT_EQ(cohort.outstanding_milli(), 0);
-  chain_.ExpectRejected(chain_.Redeem(member_, store_, VOUCHER_CLASS_GUARANTEE, 1, "bread"), "INSUFFICIENT_BALANCE");
-  // A fresh lot is usable, and the stale one is dropped when the balance is next written.
-  chain_.ApplyOk(chain_.Issue(chain_.issuer(), m, VOUCHER_CLASS_GUARANTEE, 50));
+  EXPECT_EQ(Held(member_, VOUCHER_CLASS_GUARANTEE), 30'000);
+  chain_.ExpectRejected(chain_.Redeem(member_, store_, VOUCHER_CLASS_GUARANTEE, 30'001, "bread"), "INSUFFICIENT_BALANCE");
+  // The stale lot is dropped when the balance is next written.
+  chain_.ApplyOk(chain_.Redeem(member_, store_, VOUCHER_CLASS_GUARANTEE, 30'000, "bread"));
   v1::Balance balance = chain_.state().Balance(m, VOUCHER_CLASS_GUARANTEE);
-  ASSERT_EQ(balance.lots_size(), 1);
-  EXPECT_EQ(balance.lots(0).expiry_epoch(), 2u);
-  chain_.ApplyOk(chain_.Redeem(member_, store_, VOUCHER_CLASS_GUARANTEE, 50, "bread"));
+  EXPECT_EQ(balance.lots_size(), 0);
+  EXPECT_EQ(chain_.state().Cohort(VOUCHER_CLASS_GUARANTEE, 2).redeemed_milli(), 30'000);
 }
 
 TEST_F(StateMachineTest, ExpiryAfterALongHaltIsBounded) {
   chain_.ApplyOk(chain_.Issue(chain_.issuer(), member_.public_key(), VOUCHER_CLASS_SPECIAL, 10));
   // Jump 100,000 epochs: only cohorts that can exist are visited.
   chain_.Apply({}, testing::kGenesisTimeMs + 100'000 * testing::kEpochMs);
-  EXPECT_EQ(chain_.state().Cohort(VOUCHER_CLASS_SPECIAL, 6).expired_milli(), 10);
+  EXPECT_EQ(chain_.state().Cohort(VOUCHER_CLASS_SPECIAL, 12).expired_milli(), 10);
   EXPECT_EQ(chain_.state().ChainState().epoch(), 100'000u);
 }
 
@@ -219,10 +242,15 @@ TEST_F(StateMachineTest, AttendanceRejections) {
   chain_.ExpectRejected(chain_.Attend(workplace_, m, testing::kGenesisTimeMs / 1000 - 1, 60), "BAD_FIELD");
   chain_.ExpectRejected(chain_.Attend(workplace_, m, INT64_MAX, 60), "BAD_FIELD");
   chain_.ExpectRejected(chain_.Attend(workplace_, m, now_s + 3600, 60), "SHIFT_IN_FUTURE");
-  // Seven full days fill a week; one more minute does not fit.
+  // A shift beyond the longest working day is for the law to refuse (labour_pay §1).
+  v1::TxResult long_day = chain_.ExpectRejected(chain_.Attend(workplace_, m, now_s, 16 * 60 + 1), "LAW_REJECTED");
+  EXPECT_NE(long_day.message().find("labour_pay v2 §1: 16h1min on "), std::string::npos) << long_day.message();
+  // Ten shifts of 16 h and one of 8 h fill a week; one more minute does not fit.
   std::vector<std::string> txs;
-  for (int day = 0; day < 7; ++day) txs.push_back(chain_.Attend(workplace_, m, now_s, kMaxShiftMinutes));
-  chain_.Apply(txs);
+  for (int shift = 0; shift < 10; ++shift) txs.push_back(chain_.Attend(workplace_, m, now_s, 16 * 60));
+  txs.push_back(chain_.Attend(workplace_, m, now_s, 8 * 60));
+  EXPECT_EQ(chain_.Apply(txs), std::vector<std::string>(11, "OK"));
+  EXPECT_EQ(chain_.state().AttendanceMinutes(m, 0), kMaxWeekMinutes);
   chain_.ExpectRejected(chain_.Attend(workplace_, m, now_s, 1), "ATTENDANCE_LIMIT");
   // A shift of a closed week is refused.
   chain_.Apply({}, testing::kGenesisTimeMs + testing::kWeekMs);

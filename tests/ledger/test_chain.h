@@ -14,6 +14,7 @@
 #include "ledger/crypto.h"
 #include "ledger/genesis.h"
 #include "ledger/kv.h"
+#include "ledger/laws.h"
 #include "ledger/state.h"
 #include "ledger/state_tree.h"
 #include "ledger/transaction.h"
@@ -48,13 +49,7 @@ inline v1::Genesis TestGenesis(int communes = 2) {
     commune->set_issuer(std::string(AsChars(TestKey(1001 + 3 * c).public_key())));
     commune->set_validator(std::string(AsChars(TestKey(1002 + 3 * c).public_key())));
   }
-  v1::VoucherPolicy* policy = genesis.mutable_voucher_policy();
-  policy->set_version(1);
-  policy->set_guarantee_lifetime_epochs(1);
-  policy->set_consumption_lifetime_epochs(2);
-  policy->set_special_lifetime_epochs(6);
-  for (const char* c : {"bread", "housing", "medicine"}) policy->add_necessity_categories(c);
-  for (const char* c : {"bicycle", "piano"}) policy->add_scarce_categories(c);
+  AddStandardLaws(genesis);
   return genesis;
 }
 
@@ -74,7 +69,8 @@ class TestChain {
   KeyPair registrar(int commune = 0) const { return TestKey(1000 + 3 * commune); }
   KeyPair issuer(int commune = 0) const { return TestKey(1001 + 3 * commune); }
   KeyPair validator(int commune = 0) const { return TestKey(1002 + 3 * commune); }
-  KeyPair NewKey() { return TestKey(next_key_++); }
+  // Numbered apart from the genesis keys (1000 and up), however many a test makes.
+  KeyPair NewKey() { return TestKey(1'000'000 + next_key_++); }
 
   MemKv& kv() { return kv_; }
   State state() { return State(kv_, scratch_); }
@@ -110,7 +106,7 @@ class TestChain {
   }
 
   // Applies a block of `txs` at `time_ms` (default: the last block's time + 1 s); the block
-  // itself must be accepted. Returns the per-transaction codes.
+  // itself must be accepted. Returns the per-transaction codes; last_results() has the rest.
   std::vector<std::string> Apply(std::vector<std::string> txs, int64_t time_ms = -1) {
     if (time_ms < 0) time_ms = time_ms_ + 1000;
     v1::Block block = Block(std::move(txs), time_ms);
@@ -122,10 +118,14 @@ class TestChain {
     writes.WriteTo(kv_);
     time_ms_ = time_ms;
     pending_.clear();
+    last_results_ = *results;
     std::vector<std::string> codes;
     for (const v1::TxResult& r : results->results()) codes.push_back(r.code());
     return codes;
   }
+
+  // The results of the last block Apply applied.
+  const v1::BlockResults& last_results() const { return last_results_; }
 
   // Applies `tx` alone and expects it to succeed.
   void ApplyOk(const std::string& tx, int64_t time_ms = -1) {
@@ -134,21 +134,25 @@ class TestChain {
   }
 
   // Runs `tx` alone in a block and expects it to fail with `code`, leaving the state root equal to
-  // that of an empty block at the same time. The chain does not advance.
-  void ExpectRejected(const std::string& tx, const std::string& code) {
+  // that of an empty block at the same time. The chain does not advance. Returns the result.
+  v1::TxResult ExpectRejected(const std::string& tx, const std::string& code) {
     int64_t time_ms = time_ms_ + 1000;
     v1::Block with = Block({tx}, time_ms), without = Block({}, time_ms);
     Overlay with_writes(kv_), without_writes(kv_);
     Result<v1::BlockResults> a = ExecuteBlock(with, VerifyBlockSignatures(with, kChainId), with_writes);
     Result<v1::BlockResults> b = ExecuteBlock(without, {}, without_writes);
-    ASSERT_TRUE(a.ok() && b.ok());
-    ASSERT_EQ(a->results_size(), 1);
+    EXPECT_TRUE(a.ok() && b.ok());
+    if (!a.ok() || !b.ok() || a->results_size() != 1) {
+      ADD_FAILURE() << "the block was refused or has no result";
+      return {};
+    }
     EXPECT_EQ(a->results(0).code(), code) << a->results(0).message();
     EXPECT_FALSE(a->results(0).message().empty());
     v1::BlockResults stored;  // what the ledger writes must read back (e.g. valid UTF-8)
     EXPECT_TRUE(stored.ParseFromString(a->SerializeAsString())) << a->results(0).message();
     EXPECT_EQ(a->state_root(), b->state_root()) << "a rejected transaction changed the state";
     pending_.clear();
+    return a->results(0);
   }
 
   // Registers a fresh key with `role` in `commune` and returns it.
@@ -167,6 +171,7 @@ class TestChain {
   }
 
   GenesisDoc doc_;
+  v1::BlockResults last_results_;
   MemKv kv_;
   MemKv scratch_;
   int64_t time_ms_ = 0;

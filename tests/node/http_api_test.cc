@@ -18,15 +18,18 @@
 #include <condition_variable>
 #include <cstdio>
 #include <filesystem>
+#include <fstream>
 #include <future>
 #include <mutex>
 #include <set>
 #include <sstream>
 #include <thread>
 
+#include "contracts/standard_laws.h"
 #include "gongshe/v1/api.pb.h"
 #include "gongshe/v1/proof.pb.h"
 #include "ledger/key_file.h"
+#include "ledger/laws.h"
 #include "ledger/ledger.h"
 #include "ledger/state.h"
 #include "ledger/state_tree.h"
@@ -368,23 +371,28 @@ TEST_F(HttpApiTest, AccountShowsRoleNonceAndUnexpiredLotsPerClass) {
   EXPECT_EQ(account->balances(0).lots(0).expiry_epoch(), 1u);  // lifetime 1 epoch
   EXPECT_EQ(account->balances(1).voucher_class(), v1::VOUCHER_CLASS_CONSUMPTION);
   ASSERT_EQ(account->balances(1).lots_size(), 1);
-  EXPECT_EQ(account->balances(1).lots(0).expiry_epoch(), 2u);  // lifetime 2 epochs
+  EXPECT_EQ(account->balances(1).lots(0).expiry_epoch(), 3u);  // voucher_expiry: lifetime 3 epochs
 
-  // One epoch later the guarantee lot has expired and a new consumption lot sits after the first.
+  // One epoch later the guarantee lot has expired, the epoch's closing allotted 30 fresh guarantee
+  // credits (guarantee_tickets), and a new consumption lot sits after the first.
   service_->EmptyBlockAt(kGenesisTimeMs + kEpochMs + 1000);
   SubmitOk(
       builder_.Issue(issuer_, NextNonce(issuer_), v1::VOUCHER_CLASS_CONSUMPTION, member.public_key(), 1'250, "more"));
   account = client_->GetAccount(member.public_key());
   ASSERT_TRUE(account.ok());
   EXPECT_EQ(account->epoch(), 1u);
-  ASSERT_EQ(account->balances_size(), 1);
-  const v1::ClassBalance& consumption = account->balances(0);
+  ASSERT_EQ(account->balances_size(), 2);
+  EXPECT_EQ(account->balances(0).voucher_class(), v1::VOUCHER_CLASS_GUARANTEE);
+  EXPECT_EQ(account->balances(0).total_milli(), 30'000);
+  ASSERT_EQ(account->balances(0).lots_size(), 1);
+  EXPECT_EQ(account->balances(0).lots(0).expiry_epoch(), 2u);
+  const v1::ClassBalance& consumption = account->balances(1);
   EXPECT_EQ(consumption.voucher_class(), v1::VOUCHER_CLASS_CONSUMPTION);
   EXPECT_EQ(consumption.total_milli(), 53'750);
   ASSERT_EQ(consumption.lots_size(), 2);
-  EXPECT_EQ(consumption.lots(0).expiry_epoch(), 2u);
+  EXPECT_EQ(consumption.lots(0).expiry_epoch(), 3u);
   EXPECT_EQ(consumption.lots(0).amount_milli(), 52'500);
-  EXPECT_EQ(consumption.lots(1).expiry_epoch(), 3u);
+  EXPECT_EQ(consumption.lots(1).expiry_epoch(), 4u);
   EXPECT_EQ(consumption.lots(1).amount_milli(), 1'250);
 
   // Retired: still readable, no longer active; the registrar's nonce moved on.
@@ -716,6 +724,73 @@ TEST_F(HttpApiTest, MalformedBatchesAreRefusedAndChangeNothing) {
   EXPECT_EQ(client_->GetStatus()->height(), 0u);
 }
 
+TEST_F(HttpApiTest, LawsAreReadFromTheLedger) {
+  Result<v1::LawsResponse> laws = client_->GetLaws();
+  ASSERT_TRUE(laws.ok()) << laws.status().ToString();
+  ASSERT_EQ(laws->laws_size(), 6);
+  EXPECT_EQ(laws->laws(3).name(), "overtime_pay");
+  EXPECT_EQ(laws->laws(3).version(), 2);
+  EXPECT_TRUE(laws->laws(3).in_force());
+  EXPECT_TRUE(laws->laws(3).source().empty()) << "the list carries no texts";
+  EXPECT_EQ(laws->fuel_per_run(), ledger::kStandardFuelPerRun);
+  EXPECT_EQ(laws->labour_rate_milli_per_hour(), ledger::kStandardLabourRateMilli);
+  service_->EmptyBlockAt(kGenesisTimeMs + 1000);
+  EXPECT_EQ(client_->GetBlock(1)->header().law_set_hash(), laws->law_set_hash());
+
+  Result<v1::LawResponse> law = client_->GetLaw("overtime_pay");
+  ASSERT_TRUE(law.ok()) << law.status().ToString();
+  EXPECT_EQ(law->law().version(), 2);
+  EXPECT_EQ(law->law().file(), "contracts/laws/overtime_pay.law");
+  EXPECT_EQ(law->law().source(), contracts::StandardLaws()[3].source);
+  EXPECT_EQ(law->law().source_hash(), ledger::ToHex(ledger::Sha256(AsBytes(law->law().source()))));
+  EXPECT_EQ(client_->GetLaw("overtime_pay", 2)->law().source(), law->law().source());
+  EXPECT_EQ(client_->GetLaw("overtime_pay", 1).status().code(), "NOT_FOUND");
+  EXPECT_EQ(client_->GetLaw("no_such_law").status().code(), "NOT_FOUND");
+  EXPECT_EQ(client_->GetLaw("../status").status().code(), "BAD_LAW_NAME");
+  ExpectGetRefused("/v1/laws/overtime_pay?version=0", 400, "BAD_REQUEST");
+  ExpectGetRefused("/v1/laws/overtime_pay?version=2&version=3", 400, "BAD_REQUEST");
+  ExpectGetRefused("/v1/laws/overtime_pay?v=2", 400, "BAD_REQUEST");
+  ExpectGetRefused("/v1/laws?all=1", 400, "BAD_REQUEST");
+  ExpectGetRefused("/v1/laws/overtime_pay?version=99999999999999999999", 400, "BAD_REQUEST");
+}
+
+TEST_F(HttpApiTest, AWorkersWeekIsExplainedAndATransactionCarriesItsLawRuns) {
+  const KeyPair member = Register(v1::ROLE_MEMBER);
+  const KeyPair workplace = Register(v1::ROLE_WORKPLACE);
+  for (int shift = 0; shift < 3; ++shift) {
+    SubmitOk(builder_.Attend(workplace, NextNonce(workplace), member.public_key(), kGenesisTimeMs / 1000, 15 * 60));
+  }
+  const std::string refused =
+      SubmitOk(builder_.Attend(workplace, NextNonce(workplace), member.public_key(), kGenesisTimeMs / 1000, 17 * 60));
+  Result<v1::TxResponse> tx = client_->GetTx(*ledger::HashFromBytes(*FromHex(refused)));
+  ASSERT_TRUE(tx.ok());
+  EXPECT_EQ(tx->code(), "LAW_REJECTED");
+  ASSERT_EQ(tx->law_runs_size(), 1);
+  EXPECT_EQ(tx->law_runs(0).law(), "labour_pay v2");
+  EXPECT_FALSE(tx->law_runs(0).trace().empty());
+  EXPECT_EQ(client_->GetExplanation(member.public_key(), false, 0).status().code(), "NOT_FOUND") << "not closed yet";
+
+  service_->EmptyBlockAt(kGenesisTimeMs + ledger::testing::kWeekMs);
+  Result<v1::ExplanationResponse> week = client_->GetExplanation(member.public_key(), false, 0);
+  ASSERT_TRUE(week.ok()) << week.status().ToString();
+  EXPECT_EQ(week->member(), Hex(member));
+  EXPECT_EQ(week->hook(), "week_closed");
+  EXPECT_EQ(week->height(), client_->GetStatus()->height());
+  std::vector<int64_t> issued;
+  for (const v1::LawRun& run : week->law_runs()) {
+    for (const v1::LawIssue& issue : run.issues()) issued.push_back(issue.amount_milli());
+  }
+  EXPECT_EQ(issued, (std::vector<int64_t>{45'000, 2'500}));
+  EXPECT_EQ(client_->GetExplanation(member.public_key(), false, 1).status().code(), "NOT_FOUND");
+  EXPECT_EQ(client_->GetExplanation(member.public_key(), true, 0).status().code(), "NOT_FOUND");
+  const std::string path = "/v1/explanations/" + Hex(member);
+  ExpectGetRefused(path, 400, "BAD_REQUEST");
+  ExpectGetRefused(path + "?week=0&epoch=0", 400, "BAD_REQUEST");
+  ExpectGetRefused(path + "?week=x", 400, "BAD_REQUEST");
+  ExpectGetRefused(path + "?month=0", 400, "BAD_REQUEST");
+  ExpectGetRefused("/v1/explanations/abc?week=0", 400, "BAD_PUBLIC_KEY");
+}
+
 TEST_F(HttpApiTest, UnknownPathsAndWrongMethodsAreRefused) {
   ExpectGetRefused("/", 404, "NOT_FOUND");
   ExpectGetRefused("/v2/status", 404, "NOT_FOUND");
@@ -919,6 +994,51 @@ TEST_F(CliTest, KeysTransactionsAndQueries) {
       Run(std::string(GONGSHE_BINARY) + " query status --json --node http://127.0.0.1:1 2>/dev/null");
   EXPECT_EQ(status, 1);
   EXPECT_EQ(FromJson<v1::ErrorResponse>(out).error().code(), "NODE_UNREACHABLE");
+}
+
+TEST_F(CliTest, LawsAndExplanations) {
+  const KeyPair member = Register(v1::ROLE_MEMBER);
+  const KeyPair workplace = Register(v1::ROLE_WORKPLACE);
+  for (int shift = 0; shift < 3; ++shift) {
+    SubmitOk(builder_.Attend(workplace, NextNonce(workplace), member.public_key(), kGenesisTimeMs / 1000, 15 * 60));
+  }
+  service_->EmptyBlockAt(kGenesisTimeMs + ledger::testing::kWeekMs);
+  auto [status, out] = Gongshe("query explain " + Hex(member) + " --week 0");
+  EXPECT_EQ(status, 0);
+  EXPECT_NE(out.find("+ 45 consumption credits: 45h worked in week 0 at 1 credits per hour (labour_pay v2 §2)"),
+            std::string::npos)
+      << out;
+  EXPECT_NE(out.find("+ 2.5 consumption credits: overtime 5h at 1.5x in week 0 (overtime_pay v2 §2)"), std::string::npos)
+      << out;
+  EXPECT_NE(out.find("let overtime = max(worked - standard_week, 0h) = 5h"), std::string::npos) << out;
+  EXPECT_EQ(Gongshe("query explain " + Hex(member) + " --week 1").first, 1);
+  EXPECT_EQ(Gongshe("query explain " + Hex(member)).first, 1) << "a week or an epoch is needed";
+
+  std::tie(status, out) = Gongshe("law show overtime_pay");
+  EXPECT_EQ(status, 0);
+  EXPECT_NE(out.find("law overtime_pay version 2, in force from height 1"), std::string::npos) << out;
+  EXPECT_NE(out.find(std::string(contracts::StandardLaws()[3].source)), std::string::npos) << out;
+  EXPECT_EQ(Gongshe("law show overtime_pay --version 1").first, 1);
+  std::tie(status, out) = Gongshe("law list");
+  EXPECT_EQ(status, 0);
+  EXPECT_NE(out.find("voucher_expiry"), std::string::npos) << out;
+
+  // A proposed amendment, compared with the version in force.
+  std::string amended(contracts::StandardLaws()[3].source);
+  amended.replace(amended.find("param premium : ratio = 1.5"), 27, "param premium : ratio = 1.75");
+  {
+    std::ofstream file(Path("overtime_pay.law"));
+    file << amended;
+  }
+  std::tie(status, out) = Gongshe("law diff overtime_pay 2 --file " + Path("overtime_pay.law"));
+  EXPECT_EQ(status, 0);
+  EXPECT_NE(out.find("--- overtime_pay version 2\n+++ " + Path("overtime_pay.law")), std::string::npos) << out;
+  EXPECT_NE(out.find("\n-param premium : ratio = 1.5\n+param premium : ratio = 1.75\n"), std::string::npos) << out;
+  std::tie(status, out) = Gongshe("law diff overtime_pay 2 2");
+  EXPECT_EQ(status, 0);
+  EXPECT_EQ(out, "overtime_pay version 2 and overtime_pay version 2 are the same text\n");
+  EXPECT_EQ(Gongshe("law diff overtime_pay 1 2").first, 1) << "version 1 was never enacted";
+  EXPECT_EQ(Gongshe("law diff overtime_pay 2").first, 1) << "nothing to compare to";
 }
 
 }  // namespace

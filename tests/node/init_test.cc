@@ -10,7 +10,9 @@
 #include <fstream>
 #include <set>
 
+#include "contracts/standard_laws.h"
 #include "ledger/genesis.h"
+#include "ledger/laws.h"
 #include "ledger/key_file.h"
 #include "node/config.h"
 #include "node/devnet.h"
@@ -70,8 +72,12 @@ TEST_F(InitTest, WritesAGenesisKeysAndConfigsThatFitTogether) {
   EXPECT_EQ(genesis.genesis_time_ms(), 1'767'225'600'000);
   EXPECT_EQ(genesis.week_ms(), kDevnetWeekMs);
   EXPECT_EQ(genesis.epoch_ms(), kDevnetEpochMs);
-  EXPECT_FALSE(genesis.voucher_policy().necessity_categories().empty());
-  EXPECT_FALSE(genesis.voucher_policy().scarce_categories().empty());
+  // The standard laws are in force from genesis, with the standard parameters.
+  ASSERT_EQ(static_cast<size_t>(genesis.laws_size()), contracts::StandardLaws().size());
+  EXPECT_EQ(genesis.laws(2).file(), "contracts/laws/labour_pay.law");
+  EXPECT_EQ(genesis.laws(2).source(), contracts::StandardLaws()[2].source);
+  EXPECT_EQ(genesis.law_params().labour_rate_milli_per_hour(), ledger::kStandardLabourRateMilli);
+  EXPECT_EQ(genesis.law_params().fuel_per_run(), ledger::kStandardFuelPerRun);
   ASSERT_EQ(genesis.communes_size(), static_cast<int>(kN));
   EXPECT_EQ(network->dir, dir_);
   EXPECT_EQ(network->genesis_path, dir_ + "/genesis.json");
