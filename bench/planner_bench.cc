@@ -1,7 +1,13 @@
 // Planner benchmark: solve, certify and verify a synthetic economy of n products, and one sparse
-// matrix-vector pass (y = A x, both cores) as the memory-bandwidth unit. Prints one JSON object.
+// matrix-vector pass (y = A x, Eigen, row-major, one thread, fastest of 11) as the memory-bandwidth unit. Prints
+// one JSON object.
 //
 //   [PLANNER_THREADS=T] gongshe_planner_bench N [NNZ_PER_COLUMN=12] [SEED=1] [DUMP_DIR]
+//
+// Times, each the median of PLANNER_REPEATS runs (default 3): both floating solves (I - A) x = d and
+// (I - A)^T v = l with the extrapolated Richardson iteration (one pass over A serves both) and with
+// BiCGSTAB (diagonal preconditioner, tolerance 1e-14; the two systems one after the other); the
+// full MakePlan (Richardson: setup, solves, rounding, exact checks, refinements); VerifyPlan.
 //
 // DUMP_DIR, when given, receives the same system as raw little-endian arrays for
 // bench/planner_bench.py (SciPy): indptr.i64 (n+1), indices.i32, data.f64 (A in CSC, exactly the
@@ -18,11 +24,15 @@
 
 #include <algorithm>
 #include <chrono>
+#include <ctime>
 #include <cstdlib>
 #include <cstdio>
 #include <fstream>
 #include <random>
 #include <string>
+#include <thread>
+
+#include <Eigen/SparseCore>
 
 #include "planner/certificate.h"
 #include "planner/fixed_point.h"
@@ -34,6 +44,13 @@ using gongshe::planner::Economy;
 using Clock = std::chrono::steady_clock;
 
 double Seconds(Clock::time_point start) { return std::chrono::duration<double>(Clock::now() - start).count(); }
+
+// CPU seconds of the whole process (every thread): leaves out time spent waiting for a core.
+double CpuSeconds() {
+  timespec t{};
+  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t);
+  return static_cast<double>(t.tv_sec) + static_cast<double>(t.tv_nsec) * 1e-9;
+}
 
 Economy Generate(uint32_t n, uint32_t per_column, uint64_t seed) {
   std::mt19937_64 rng(seed);
@@ -112,6 +129,63 @@ double Median(std::vector<double> v) {
   return v[v.size() / 2];
 }
 
+// The SpMV unit: y = A x on Eigen's row-major storage, one thread, the fastest of 11 (the cost of
+// the pass itself, without the time lost to other processes on a shared machine).
+double SpmvSeconds(const Economy& e) {
+  Eigen::SparseMatrix<double, Eigen::ColMajor, int> columns(e.n(), e.n());
+  std::vector<Eigen::Triplet<double>> entries;
+  entries.reserve(e.a.nnz());
+  for (uint32_t j = 0; j < e.n(); ++j) {
+    for (uint64_t k = e.a.col_start[j]; k < e.a.col_start[j + 1]; ++k) {
+      entries.emplace_back(static_cast<int>(e.a.row[k]), static_cast<int>(j), static_cast<double>(e.a.coef[k]) / 1e9);
+    }
+  }
+  columns.setFromTriplets(entries.begin(), entries.end());
+  Eigen::SparseMatrix<double, Eigen::RowMajor, int> rows = columns;
+  Eigen::VectorXd x = Eigen::VectorXd::Ones(e.n()), y(e.n());
+  Eigen::setNbThreads(1);
+  std::vector<double> times;
+  for (int r = 0; r < 11; ++r) {
+    auto start = Clock::now();
+    y.noalias() = rows * x;
+    times.push_back(Seconds(start));
+  }
+  return *std::min_element(times.begin(), times.end());
+}
+
+struct SolveTiming {
+  double seconds = 0, cpu_seconds = 0;
+  int passes = 0, iterations = 0, fallbacks = 0;
+};
+
+// Median over `repeats` fresh solvers of the time to solve both systems (setup excluded).
+SolveTiming TimeSolves(const Economy& e, gongshe::planner::SolverOptions options, int repeats) {
+  using namespace gongshe::planner;
+  Eigen::VectorXd d(e.n()), l(e.n());
+  for (uint32_t j = 0; j < e.n(); ++j) {
+    d[j] = static_cast<double>(e.Demand(j)) / 1e6;
+    l[j] = static_cast<double>(e.labour[j]) / 1e9;
+  }
+  std::vector<double> times, cpu_times;
+  SolveTiming out;
+  for (int r = 0; r < repeats; ++r) {
+    gongshe::Result<std::unique_ptr<LeontiefSolver>> solver = LeontiefSolver::Create(e.a, options);
+    if (!solver.ok()) std::fprintf(stderr, "%s\n", solver.status().ToString().c_str()), std::exit(1);
+    auto start = Clock::now();
+    const double cpu_start = CpuSeconds();
+    gongshe::Result<SolvedPair> pair = (*solver)->SolveBoth(d, l);
+    cpu_times.push_back(CpuSeconds() - cpu_start);
+    times.push_back(Seconds(start));
+    if (!pair.ok()) std::fprintf(stderr, "%s\n", pair.status().ToString().c_str()), std::exit(1);
+    out.passes = (*solver)->total_passes();
+    out.iterations = (*solver)->total_iterations();
+    out.fallbacks = (*solver)->fallbacks();
+  }
+  out.seconds = Median(times);
+  out.cpu_seconds = Median(cpu_times);
+  return out;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -131,33 +205,19 @@ int main(int argc, char** argv) {
   Economy e = Generate(n, per_column, seed);
   if (argc > 4) Dump(e, argv[4]);
   SolverOptions options;
+  options.direct_max_products = 0;  // the iterative methods at every size
   if (const char* threads = std::getenv("PLANNER_THREADS")) options.threads = std::atoi(threads);
+  int repeats = 3;
+  if (const char* r = std::getenv("PLANNER_REPEATS")) repeats = std::max(1, std::atoi(r));
+
+  const double unit = SpmvSeconds(e);
+  options.iterative = SolverMethod::kRichardson;
+  const SolveTiming richardson = TimeSolves(e, options, repeats);
+  options.iterative = SolverMethod::kBiCgStab;
+  const SolveTiming bicgstab = TimeSolves(e, options, repeats);
+  options.iterative = SolverMethod::kRichardson;
 
   auto start = Clock::now();
-  Result<std::unique_ptr<LeontiefSolver>> solver = LeontiefSolver::Create(e.a, options);
-  if (!solver.ok()) return std::fprintf(stderr, "%s\n", solver.status().ToString().c_str()), 1;
-  const double setup_s = Seconds(start);
-  Eigen::VectorXd x = Eigen::VectorXd::Ones(n), y(n);
-  std::vector<double> spmv;
-  for (int r = 0; r < 11; ++r) {
-    start = Clock::now();
-    (*solver)->MultiplyA(x, y);
-    spmv.push_back(Seconds(start));
-  }
-  Eigen::VectorXd d(n), l(n);
-  for (uint32_t j = 0; j < n; ++j) {
-    d[j] = static_cast<double>(e.Demand(j)) / 1e6;
-    l[j] = static_cast<double>(e.labour[j]) / 1e9;
-  }
-  start = Clock::now();
-  Result<Eigen::VectorXd> xs = (*solver)->Solve(d);
-  Result<Eigen::VectorXd> vs = (*solver)->SolveTransposed(l);
-  const double solve_s = Seconds(start);
-  if (!xs.ok() || !vs.ok()) return std::fprintf(stderr, "solve failed\n"), 1;
-  const int iterations = (*solver)->total_iterations();
-  solver->reset();
-
-  start = Clock::now();
   Result<MadePlan> made = MakePlan(e, options);
   const double plan_s = Seconds(start);
   if (!made.ok()) return std::fprintf(stderr, "%s\n", made.status().ToString().c_str()), 1;
@@ -167,13 +227,17 @@ int main(int argc, char** argv) {
   const double verify_s = Seconds(start);
   if (!verified.ok()) return std::fprintf(stderr, "%s\n", verified.status().ToString().c_str()), 1;
 
-  const double unit = Median(spmv);
+  const int threads = options.threads > 0 ? options.threads : static_cast<int>(std::thread::hardware_concurrency());
   std::printf(
-      "{\"n\":%u,\"nnz\":%llu,\"method\":\"%s\",\"threads\":%d,\"setup_s\":%.6f,\"spmv_s\":%.6f,"
-      "\"solve_x_and_v_s\":%.6f,\"solve_in_spmv\":%.1f,\"bicgstab_iterations\":%d,\"plan_s\":%.6f,"
-      "\"plan_refinements\":%d,\"verify_s\":%.6f,\"verify_in_spmv\":%.1f,\"plan_bytes\":%zu}\n",
-      n, static_cast<unsigned long long>(e.a.nnz()), SolverMethodName(made->stats.method), Eigen::nbThreads(), setup_s,
-      unit, solve_s, solve_s / unit, iterations, plan_s, made->stats.refinements, verify_s, verify_s / unit,
+      "{\"n\":%u,\"nnz\":%llu,\"threads\":%d,\"repeats\":%d,\"spmv_s\":%.6f,"
+      "\"solve_x_and_v_s\":%.6f,\"solve_x_and_v_cpu_s\":%.6f,\"solve_in_spmv\":%.1f,\"richardson_passes\":%d,\"richardson_fallbacks\":%d,"
+      "\"bicgstab_solve_x_and_v_s\":%.6f,\"bicgstab_solve_x_and_v_cpu_s\":%.6f,\"bicgstab_in_spmv\":%.1f,\"bicgstab_iterations\":%d,"
+      "\"plan_s\":%.6f,\"plan_passes\":%d,\"plan_refinements\":%d,\"verify_s\":%.6f,\"verify_in_spmv\":%.1f,"
+      "\"plan_bytes\":%zu}\n",
+      n, static_cast<unsigned long long>(e.a.nnz()), threads, repeats, unit, richardson.seconds, richardson.cpu_seconds,
+      richardson.seconds / unit, richardson.passes, richardson.fallbacks, bicgstab.seconds, bicgstab.cpu_seconds,
+      bicgstab.seconds / unit,
+      bicgstab.iterations, plan_s, made->stats.passes, made->stats.refinements, verify_s, verify_s / unit,
       bytes.size());
   return 0;
 }

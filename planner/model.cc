@@ -3,45 +3,21 @@
 #include <sodium.h>
 
 #include <algorithm>
-#include <charconv>
 
 #include "common/file.h"
 #include "planner/fixed_point.h"
+#include "planner/text_input.h"
 
 namespace gongshe::planner {
 namespace {
 
-// Yields the lines of a text one at a time with their 1-based numbers; a final line without a
-// newline counts, a trailing "\r" is dropped (CRLF files are accepted).
-class LineReader {
- public:
-  LineReader(std::string_view text, const std::string& label) : text_(text), label_(label) {}
-
-  // False at the end of the text. A line longer than kMaxLineBytes is an error.
-  Result<bool> Next(std::string_view& line) {
-    if (pos_ >= text_.size()) return false;
-    size_t end = text_.find('\n', pos_);
-    if (end == std::string_view::npos) end = text_.size();
-    line = text_.substr(pos_, end - pos_);
-    pos_ = end + 1;
-    ++number_;
-    if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
-    if (line.size() > kMaxLineBytes) return Error("line longer than " + std::to_string(kMaxLineBytes) + " bytes");
-    return true;
-  }
-
-  Status Error(const std::string& why) const {
-    if (number_ == 0) return Status("BAD_INPUT", label_ + ": " + why);
-    return Status("BAD_INPUT", label_ + " line " + std::to_string(number_) + ": " + why);
-  }
-  uint64_t number() const { return number_; }
-
- private:
-  std::string_view text_;
-  const std::string& label_;
-  size_t pos_ = 0;
-  uint64_t number_ = 0;
-};
+using text::ExpectHeader;
+using text::Field;
+using text::IsCommentOrBlank;
+using text::LineReader;
+using text::ParseUnsigned;
+using text::ProductIndex;
+using text::SplitCommas;
 
 bool IsBlank(char c) { return c == ' ' || c == '\t'; }
 
@@ -62,33 +38,6 @@ std::vector<std::string_view> SplitWhitespace(std::string_view line, size_t max_
     out.push_back(line.substr(start, i - start));
   }
   return out;
-}
-
-std::vector<std::string_view> SplitCommas(std::string_view line) {
-  std::vector<std::string_view> out;
-  size_t start = 0;
-  for (;;) {  // bounded: each pass consumes one comma of a line of at most kMaxLineBytes
-    size_t comma = line.find(',', start);
-    if (comma == std::string_view::npos) {
-      out.push_back(line.substr(start));
-      return out;
-    }
-    out.push_back(line.substr(start, comma - start));
-    start = comma + 1;
-  }
-}
-
-template <typename T>
-bool ParseUnsigned(std::string_view s, T& out) {
-  if (s.empty() || s[0] == '+' || s[0] == '-') return false;
-  auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), out);
-  return ec == std::errc() && end == s.data() + s.size();
-}
-
-bool IsCommentOrBlank(std::string_view line) {
-  size_t i = 0;
-  while (i < line.size() && IsBlank(line[i])) ++i;
-  return i == line.size() || line[i] == '#';
 }
 
 std::string Lower(std::string_view s) {
@@ -155,35 +104,6 @@ Status ReadMatrixEntry(LineReader& lines, std::string_view line, uint32_t n, std
   return Status::Ok();
 }
 
-// Line of the first data line of the products or demand CSV after checking its header.
-Status ExpectHeader(LineReader& lines, std::string_view expected) {
-  std::string_view line;
-  for (;;) {  // bounded by the number of lines of the text
-    Result<bool> more = lines.Next(line);
-    if (!more.ok()) return more.status();
-    if (!*more) return lines.Error("empty file; expected the header '" + std::string(expected) + "'");
-    if (!IsCommentOrBlank(line)) break;
-  }
-  if (line != expected) return lines.Error("expected the header '" + std::string(expected) + "'");
-  return Status::Ok();
-}
-
-// Parses a 1-based product number of a CSV row (1..n) into a 0-based index.
-Result<uint32_t> ProductIndex(LineReader& lines, std::string_view field, uint32_t n) {
-  uint32_t k = 0;
-  if (!ParseUnsigned(field, k)) return lines.Error("bad product number '" + std::string(field.substr(0, 32)) + "'");
-  if (k == 0 || k > n) return lines.Error("product " + std::to_string(k) + " outside 1.." + std::to_string(n));
-  return k - 1;
-}
-
-Result<int64_t> Field(LineReader& lines, std::string_view field, const char* what, int decimals, int64_t max_abs,
-                      bool allow_negative) {
-  Result<int64_t> v = ParseFixed(field, decimals, max_abs);
-  if (!v.ok()) return lines.Error(std::string(what) + ": " + v.status().message());
-  if (!allow_negative && *v < 0) return lines.Error(std::string(what) + " must be non-negative");
-  return *v;
-}
-
 bool ValidName(std::string_view name) {
   if (name.size() > kMaxNameBytes) return false;
   for (char c : name) {
@@ -192,7 +112,9 @@ bool ValidName(std::string_view name) {
   return true;
 }
 
-Result<Economy> ParseLabeled(std::string_view matrix, std::string_view products, std::string_view demand,
+// Parses the matrix and products; with a demand file (non-null `demand`) also the demand, else
+// zero demand.
+Result<Economy> ParseLabeled(std::string_view matrix, std::string_view products, const std::string_view* demand,
                              const std::string& matrix_label, const std::string& products_label,
                              const std::string& demand_label) {
   Economy e;
@@ -200,10 +122,16 @@ Result<Economy> ParseLabeled(std::string_view matrix, std::string_view products,
   if (!a.ok()) return a.status();
   e.a = std::move(a).value();
   GS_RETURN_IF_ERROR(ParseProducts(products, products_label, e));
-  GS_RETURN_IF_ERROR(ParseDemand(demand, demand_label, e));
   e.matrix_sha256 = Sha256Of(AsBytes(matrix));
   e.products_sha256 = Sha256Of(AsBytes(products));
-  e.demand_sha256 = Sha256Of(AsBytes(demand));
+  if (demand == nullptr) {
+    e.consumer.assign(e.n(), 0);
+    e.public_projects.assign(e.n(), 0);
+    e.accumulation.assign(e.n(), 0);
+    return e;
+  }
+  GS_RETURN_IF_ERROR(ParseDemand(*demand, demand_label, e));
+  e.demand_sha256 = Sha256Of(AsBytes(*demand));
   return e;
 }
 
@@ -325,7 +253,11 @@ Status ParseDemand(std::string_view text, const std::string& label, Economy& e) 
 }
 
 Result<Economy> ParseEconomy(std::string_view matrix, std::string_view products, std::string_view demand) {
-  return ParseLabeled(matrix, products, demand, "matrix", "products", "demand");
+  return ParseLabeled(matrix, products, &demand, "matrix", "products", "demand");
+}
+
+Result<Economy> ParseEconomyWithoutDemand(std::string_view matrix, std::string_view products) {
+  return ParseLabeled(matrix, products, nullptr, "matrix", "products", "");
 }
 
 Result<Economy> LoadEconomy(const std::string& matrix_path, const std::string& products_path,
@@ -336,7 +268,16 @@ Result<Economy> LoadEconomy(const std::string& matrix_path, const std::string& p
   if (!products.ok()) return products.status();
   Result<std::string> demand = ReadFileBytes(demand_path, kMaxFileBytes);
   if (!demand.ok()) return demand.status();
-  return ParseLabeled(*matrix, *products, *demand, matrix_path, products_path, demand_path);
+  const std::string_view demand_text = *demand;
+  return ParseLabeled(*matrix, *products, &demand_text, matrix_path, products_path, demand_path);
+}
+
+Result<Economy> LoadEconomyWithoutDemand(const std::string& matrix_path, const std::string& products_path) {
+  Result<std::string> matrix = ReadFileBytes(matrix_path, kMaxFileBytes);
+  if (!matrix.ok()) return matrix.status();
+  Result<std::string> products = ReadFileBytes(products_path, kMaxFileBytes);
+  if (!products.ok()) return products.status();
+  return ParseLabeled(*matrix, *products, nullptr, matrix_path, products_path, "");
 }
 
 Sha256Digest Sha256Of(ByteView data) {

@@ -75,6 +75,11 @@ Result<Economy> ParseEconomy(std::string_view matrix, std::string_view products,
 Result<Economy> LoadEconomy(const std::string& matrix_path, const std::string& products_path,
                             const std::string& demand_path);
 
+// The matrix and products alone, with zero final demand and an all-zero demand_sha256: for
+// guidance (planner/guide.h), whose demand is forecast rather than read.
+Result<Economy> ParseEconomyWithoutDemand(std::string_view matrix, std::string_view products);
+Result<Economy> LoadEconomyWithoutDemand(const std::string& matrix_path, const std::string& products_path);
+
 Sha256Digest Sha256Of(ByteView data);
 
 }  // namespace gongshe::planner

@@ -61,30 +61,31 @@ Result<std::vector<int64_t>> RoundAndRefine(Eigen::VectorXd y, double scale, dou
   }
 }
 
-// A vector proving productivity (planner/certificate.h), or NON_PRODUCTIVE.
+// A vector proving productivity (planner/certificate.h): v itself when every l_j > 0 and v
+// passes, else a separate witness (`separate` says which).
 Result<std::vector<int64_t>> Witness(const Economy& e, LeontiefSolver& solver, const std::vector<int64_t>& v,
                                      bool& separate) {
   separate = !std::all_of(e.labour.begin(), e.labour.end(), [](int64_t l) { return l > 0; });
-  int64_t failure = -1;
-  if (!separate) {
-    failure = FirstWitnessFailure(e.a, v);
-    if (failure < 0) return std::vector<int64_t>{};
-  }
-  // (I - A)^T w = 1: for a productive economy w = (I - A)^-T 1 >= 1 and w (I - A) = 1 > 0.
+  if (!separate && FirstWitnessFailure(e.a, v) < 0) return std::vector<int64_t>{};
   separate = true;
+  return ProveProductive(e, solver);
+}
+
+}  // namespace
+
+Result<std::vector<int64_t>> ProveProductive(const Economy& e, LeontiefSolver& solver) {
+  // For a productive economy w = (I - A)^-T 1 >= 1 and w (I - A) = 1 > 0.
   Result<Eigen::VectorXd> w = solver.SolveTransposed(Eigen::VectorXd::Ones(e.n()));
   if (!w.ok()) return w.status();
   std::vector<int64_t> fixed;
   GS_RETURN_IF_ERROR(Round(*w, static_cast<double>(kValueScale), fixed));
-  failure = FirstWitnessFailure(e.a, fixed);
+  int64_t failure = FirstWitnessFailure(e.a, fixed);
   if (failure >= 0) {
     return Status("NON_PRODUCTIVE", "the economy is not productive (spectral radius of A >= 1): (I - A)^-1 is not "
                                     "non-negative, first seen at " + Name(e, static_cast<uint32_t>(failure)));
   }
   return fixed;
 }
-
-}  // namespace
 
 Result<MadePlan> MakePlan(const Economy& e, const SolverOptions& options) {
   const uint32_t n = e.n();
@@ -96,10 +97,11 @@ Result<MadePlan> MakePlan(const Economy& e, const SolverOptions& options) {
   MadePlan made;
   made.stats.method = solver.method();
 
-  Result<Eigen::VectorXd> v_float = solver.SolveTransposed(ToFloating(e.labour, static_cast<double>(kCoefficientScale)));
-  if (!v_float.ok()) return v_float.status();
+  Result<SolvedPair> solved = solver.SolveBoth(ToFloating(demand, static_cast<double>(kQuantityScale)),
+                                               ToFloating(e.labour, static_cast<double>(kCoefficientScale)));
+  if (!solved.ok()) return solved.status();
   Result<std::vector<int64_t>> v = RoundAndRefine(
-      *v_float, static_cast<double>(kValueScale), 1e18, [&](const Eigen::VectorXd& b) { return solver.SolveTransposed(b); },
+      std::move(solved->y), static_cast<double>(kValueScale), 1e18, [&](const Eigen::VectorXd& b) { return solver.SolveTransposed(b); },
       [&](const std::vector<int64_t>& f, std::vector<Int128>& r) { return CheckDual(e, f, &r); },
       made.stats.refinements);
   if (!v.ok()) return v.status();
@@ -107,17 +109,16 @@ Result<MadePlan> MakePlan(const Economy& e, const SolverOptions& options) {
   Result<std::vector<int64_t>> witness = Witness(e, solver, *v, separate);
   if (!witness.ok()) return witness.status();
 
-  Result<Eigen::VectorXd> x_float = solver.Solve(ToFloating(demand, static_cast<double>(kQuantityScale)));
-  if (!x_float.ok()) return x_float.status();
+  const Eigen::VectorXd& x_float = solved->x;
   for (uint32_t j = 0; j < n; ++j) {
-    if ((*x_float)[j] * static_cast<double>(kQuantityScale) < -0.5) {
+    if (x_float[j] * static_cast<double>(kQuantityScale) < -0.5) {
       return Status("NO_NONNEGATIVE_SOLUTION", "no non-negative solution: " + Name(e, j) + " would need gross output " +
-                                                   std::to_string((*x_float)[j]) + " (final demand draws down more "
+                                                   std::to_string(x_float[j]) + " (final demand draws down more "
                                                    "than the economy produces)");
     }
   }
   Result<std::vector<int64_t>> x = RoundAndRefine(
-      *x_float, static_cast<double>(kQuantityScale), 1e15, [&](const Eigen::VectorXd& b) { return solver.Solve(b); },
+      x_float, static_cast<double>(kQuantityScale), 1e15, [&](const Eigen::VectorXd& b) { return solver.Solve(b); },
       [&](const std::vector<int64_t>& f, std::vector<Int128>& r) { return CheckPrimal(e, f, &r); },
       made.stats.refinements);
   if (!x.ok()) return x.status();
@@ -148,26 +149,36 @@ Result<MadePlan> MakePlan(const Economy& e, const SolverOptions& options) {
   p.set_public_labour_micro_hours(totals->public_projects);
   p.set_accumulation_labour_micro_hours(totals->accumulation);
   p.set_total_labour_micro_hours(totals->total);
+  made.stats.passes = solver.total_passes();
   made.stats.iterations = solver.total_iterations();
+  made.stats.fallbacks = solver.fallbacks();
   return made;
 }
 
 Result<Explanation> Explain(const Economy& e, LeontiefSolver& solver, uint32_t product, size_t top) {
-  if (product >= e.n()) {
-    return Status("BAD_PRODUCT", "product " + std::to_string(product + 1) + " outside 1.." + std::to_string(e.n()));
+  Eigen::VectorXd demand(e.n());
+  for (uint32_t j = 0; j < e.n(); ++j) {
+    demand[j] = static_cast<double>(e.Demand(j)) / static_cast<double>(kQuantityScale);
   }
-  Eigen::VectorXd unit = Eigen::VectorXd::Zero(e.n());
+  return Explain(solver, demand, product, top);
+}
+
+Result<Explanation> Explain(LeontiefSolver& solver, const Eigen::VectorXd& demand, uint32_t product, size_t top) {
+  const auto n = static_cast<uint32_t>(demand.size());
+  if (product >= n) {
+    return Status("BAD_PRODUCT", "product " + std::to_string(product + 1) + " outside 1.." + std::to_string(n));
+  }
+  Eigen::VectorXd unit = Eigen::VectorXd::Zero(n);
   unit[product] = 1.0;
   Result<Eigen::VectorXd> row = solver.SolveTransposed(unit);
   if (!row.ok()) return row.status();
   Explanation out;
   out.product = product;
   std::vector<Driver> drivers;
-  for (uint32_t j = 0; j < e.n(); ++j) {
-    double demand = static_cast<double>(e.Demand(j)) / static_cast<double>(kQuantityScale);
-    double contribution = (*row)[j] * demand;
+  for (uint32_t j = 0; j < n; ++j) {
+    double contribution = (*row)[j] * demand[j];
     out.gross_output += contribution;
-    if (contribution != 0) drivers.push_back({j, (*row)[j], demand, contribution});
+    if (contribution != 0) drivers.push_back({j, (*row)[j], demand[j], contribution});
   }
   size_t keep = std::min(top, drivers.size());
   std::partial_sort(drivers.begin(), drivers.begin() + static_cast<std::ptrdiff_t>(keep), drivers.end(),

@@ -17,7 +17,9 @@ namespace gongshe::planner {
 
 struct PlanStats {
   SolverMethod method = SolverMethod::kSparseLu;
-  int iterations = 0;   // BiCGSTAB iterations over every solve
+  int passes = 0;       // Richardson passes over A, every solve (one pass serves x and v together)
+  int iterations = 0;   // BiCGSTAB iterations, every solve
+  int fallbacks = 0;    // Richardson solves that fell back to BiCGSTAB
   int refinements = 0;  // correction solves needed after rounding (primal + dual)
 };
 
@@ -33,6 +35,11 @@ struct MadePlan {
 // always passes VerifyPlan against the same economy.
 Result<MadePlan> MakePlan(const Economy& e, const SolverOptions& options);
 
+// Proves exactly that the spectral radius of A is below 1, so (I - A)^-1 >= 0: solves
+// (I - A)^T w = 1, rounds w to 10^-9 and checks w > 0, w (I - A) > 0 in integers
+// (FirstWitnessFailure). Returns the witness, or NON_PRODUCTIVE / NO_CONVERGENCE.
+Result<std::vector<int64_t>> ProveProductive(const Economy& e, LeontiefSolver& solver);
+
 struct Driver {
   uint32_t product = 0;       // 0-based
   double multiplier = 0;      // (I - A)^-1 [target, product]: gross output per unit of its demand
@@ -47,7 +54,9 @@ struct Explanation {
 };
 
 // What drives gross output x_k: x_k = sum_j L_kj d_j with L = (I - A)^-1; row k of L is one solve
-// of (I - A)^T z = e_k. Returns the `top` largest contributions.
+// of (I - A)^T z = e_k. Returns the `top` largest contributions. `demand` (units, n entries) is
+// the final demand to explain; the first overload takes the economy's own d.
 Result<Explanation> Explain(const Economy& e, LeontiefSolver& solver, uint32_t product, size_t top);
+Result<Explanation> Explain(LeontiefSolver& solver, const Eigen::VectorXd& demand, uint32_t product, size_t top);
 
 }  // namespace gongshe::planner

@@ -339,12 +339,20 @@ TEST(Certificate, RandomEconomiesBothMethodsVerify) {
         << j;
   }
   Economy large = Parse(RandomEconomy(20'000, 12, 43));
-  Result<MadePlan> made = MakePlan(large, Direct());  // above direct_max_products: BiCGSTAB
+  Result<MadePlan> made = MakePlan(large, Direct());  // above direct_max_products: Richardson
   ASSERT_TRUE(made.ok()) << made.status().ToString();
-  EXPECT_EQ(made->stats.method, SolverMethod::kBiCgStab);
-  EXPECT_GT(made->stats.iterations, 0);
+  EXPECT_EQ(made->stats.method, SolverMethod::kRichardson);
+  EXPECT_GT(made->stats.passes, 0);
+  EXPECT_EQ(made->stats.fallbacks, 0);
   Result<VerifiedPlan> c = Verify(Bytes(made->plan), large);
   ASSERT_TRUE(c.ok()) << c.status().ToString();
+  SolverOptions bicgstab = Direct();
+  bicgstab.iterative = SolverMethod::kBiCgStab;
+  Result<MadePlan> other = MakePlan(large, bicgstab);
+  ASSERT_TRUE(other.ok()) << other.status().ToString();
+  EXPECT_EQ(other->stats.method, SolverMethod::kBiCgStab);
+  EXPECT_GT(other->stats.iterations, 0);
+  EXPECT_TRUE(Verify(Bytes(other->plan), large).ok());
 }
 
 TEST(Certificate, VerificationIsByteIdenticalAcrossRuns) {
