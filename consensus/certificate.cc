@@ -26,6 +26,23 @@ Status CheckSigners(const google::protobuf::RepeatedPtrField<v1::QcSignature>& s
 
 }  // namespace
 
+std::optional<CommitTarget> QcCommitTarget(const v1::QuorumCert& qc) {
+  if (!QcCarriesCommit(qc) || qc.height() < 2) return std::nullopt;
+  if (qc.commit_block_id().empty()) {
+    if (qc.commit_height() != 0 || qc.commit_round() != 0) return std::nullopt;
+    std::optional<Hash> parent_id = HashField(qc.parent_id());
+    if (!parent_id) return std::nullopt;
+    return CommitTarget{*parent_id, qc.height() - 1, qc.parent_round()};
+  }
+  std::optional<Hash> id = HashField(qc.commit_block_id());
+  // Strictly below the parent (the parent itself is never named explicitly), and not the root.
+  if (!id || qc.commit_height() == 0 || qc.commit_height() >= qc.height() - 1 || qc.commit_round() == 0 ||
+      qc.commit_round() >= qc.parent_round()) {
+    return std::nullopt;
+  }
+  return CommitTarget{*id, qc.commit_height(), qc.commit_round()};
+}
+
 Status VerifyQuorumCert(const v1::QuorumCert& qc, uint64_t epoch, const ValidatorSet& set, std::string_view chain_id,
                         const Verifier& verifier) {
   if (qc.epoch() != epoch) return Bad("WRONG_EPOCH", "QC of epoch " + std::to_string(qc.epoch()));
@@ -34,13 +51,17 @@ Status VerifyQuorumCert(const v1::QuorumCert& qc, uint64_t epoch, const Validato
   std::optional<Hash> block_id = HashField(qc.block_id());
   std::optional<Hash> parent_id = HashField(qc.parent_id());
   if (!block_id || !parent_id) return Bad("BAD_QC", "QC block ids must be 32 bytes");
+  const bool carries_commit = QcCarriesCommit(qc);
+  const bool names_target = !qc.commit_block_id().empty() || qc.commit_height() != 0 || qc.commit_round() != 0;
+  std::optional<CommitTarget> target = QcCommitTarget(qc);
+  if (names_target && !carries_commit) return Bad("BAD_QC", "QC names a commit target but carries no commit");
+  if (carries_commit && !target) return Bad("BAD_QC", "QC commit target out of range");
   uint64_t power = 0;
   GS_RETURN_IF_ERROR(CheckSigners(qc.signatures(), set, &power));
   if (power < set.quorum_power()) return Bad("NO_QUORUM", "QC signers lack quorum power");
-  const bool carries_commit = QcCarriesCommit(qc);
   const Bytes vote_bytes = VoteSignBytes(epoch, qc.round(), qc.height(), *block_id, *parent_id, qc.parent_round());
   const Bytes commit_bytes =
-      carries_commit ? CommitSignBytes(qc.height() - 1, qc.parent_round(), *parent_id, set.hash()) : Bytes();
+      carries_commit ? CommitSignBytes(target->height, target->round, target->id, set.hash()) : Bytes();
   for (const v1::QcSignature& sig : qc.signatures()) {
     std::optional<Signature> vote_sig = ledger::SignatureFromBytes(AsBytes(sig.vote_signature()));
     if (!vote_sig || !verifier.Verify(set.key(sig.validator()), kVoteDomain, chain_id, vote_bytes, *vote_sig)) {
@@ -94,13 +115,14 @@ uint64_t MaxHighQcRound(const v1::TimeoutCert& tc) {
 
 v1::CommitCertificate CommitCertificateFromQc(const v1::QuorumCert& qc, const ValidatorSet& set,
                                               std::string_view chain_id) {
-  GS_ASSERT(QcCarriesCommit(qc));
+  std::optional<CommitTarget> target = QcCommitTarget(qc);
+  GS_ASSERT(target.has_value());
   v1::CommitCertificate cert;
   cert.set_version(kVersion);
   cert.set_chain_id(std::string(chain_id));
-  cert.set_height(qc.height() - 1);
-  cert.set_round(qc.parent_round());
-  cert.set_block_hash(qc.parent_id());
+  cert.set_height(target->height);
+  cert.set_round(target->round);
+  cert.set_block_hash(std::string(target->id.begin(), target->id.end()));
   cert.set_validator_set_hash(std::string(set.hash().begin(), set.hash().end()));
   for (const v1::QcSignature& sig : qc.signatures()) {
     v1::CommitSignature* out = cert.add_signatures();

@@ -4,6 +4,7 @@
 // checks) and equivocation evidence (what the ledger records). Every check is deterministic and
 // returns a Status with a stable code; none trusts its input.
 
+#include <optional>
 #include <string_view>
 
 #include "common/status.h"
@@ -16,15 +17,28 @@ namespace gongshe::consensus {
 
 // A QC of `epoch` with at least quorum power of valid vote signatures from distinct members
 // (indices strictly increasing), and a valid commit signature from each signer exactly when
-// QcCarriesCommit(qc). Round 0 (the epoch root's implicit QC) is rejected here; the core accepts it
-// only for its own root.
+// QcCarriesCommit(qc), over the block QcCommitTarget(qc) names. Round 0 (the epoch root's implicit
+// QC) is rejected here; the core accepts it only for its own root.
 Status VerifyQuorumCert(const v1::QuorumCert& qc, uint64_t epoch, const ValidatorSet& set, std::string_view chain_id,
                         const Verifier& verifier);
 
-// True when the votes of this QC also commit its parent (two consecutive rounds, parent not root).
+// True when the votes of this QC also commit a block: its parent is one round older and not the
+// epoch root.
 inline bool QcCarriesCommit(const v1::QuorumCert& qc) {
   return qc.parent_round() > 0 && qc.parent_round() + 1 == qc.round();
 }
+
+// The block a QC's commit signatures certify.
+struct CommitTarget {
+  BlockId id{};
+  uint64_t height = 0;
+  uint64_t round = 0;
+};
+
+// The parent, or the block the QC names in commit_block_id (a block carrying a validator-set
+// change, below a parent that is one of its payload-free descendants); nullopt when the QC
+// carries no commit or its commit_block_id is malformed.
+std::optional<CommitTarget> QcCommitTarget(const v1::QuorumCert& qc);
 
 // A TC of `epoch` with at least quorum power of valid timeout signatures from distinct members
 // (indices strictly increasing), each naming a high-QC round below the TC's round.
@@ -34,7 +48,7 @@ Status VerifyTimeoutCert(const v1::TimeoutCert& tc, uint64_t epoch, const Valida
 // Highest high-QC round named in a TC (the extension rule's bound). The TC must be non-empty.
 uint64_t MaxHighQcRound(const v1::TimeoutCert& tc);
 
-// The commit certificate for a QC's parent, built from the QC's commit signatures.
+// The commit certificate for QcCommitTarget(qc), built from the QC's commit signatures.
 // Requires QcCarriesCommit(qc) and a QC that passed VerifyQuorumCert against `set`.
 v1::CommitCertificate CommitCertificateFromQc(const v1::QuorumCert& qc, const ValidatorSet& set,
                                               std::string_view chain_id);

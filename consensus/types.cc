@@ -52,6 +52,12 @@ Bytes TimeoutSignBytes(uint64_t epoch, uint64_t round, uint64_t high_qc_round) {
 
 BlockId ComputeBlockId(std::string_view chain_id, uint64_t epoch, uint64_t round, uint64_t height,
                        const BlockId& parent_id, uint32_t proposer, const Hash& payload_hash) {
+  return ComputeBlockId(chain_id, epoch, round, height, parent_id, proposer, payload_hash, std::nullopt);
+}
+
+BlockId ComputeBlockId(std::string_view chain_id, uint64_t epoch, uint64_t round, uint64_t height,
+                       const BlockId& parent_id, uint32_t proposer, const Hash& payload_hash,
+                       const std::optional<Hash>& next_set_hash) {
   GS_ASSERT(chain_id.size() <= ledger::kMaxChainIdSize);
   Bytes fields;
   fields.push_back(static_cast<uint8_t>(chain_id.size()));
@@ -62,7 +68,26 @@ BlockId ComputeBlockId(std::string_view chain_id, uint64_t epoch, uint64_t round
   AppendHash(fields, parent_id);
   AppendU32(fields, proposer);
   AppendHash(fields, payload_hash);
+  if (next_set_hash) {
+    fields.push_back(0x01);
+    AppendHash(fields, *next_set_hash);
+  }
   return ledger::Sha256({AsBytes(kBlockIdDomain), fields});
+}
+
+Result<BlockId> BlockIdOf(std::string_view chain_id, const v1::ConsensusBlock& block) {
+  std::optional<Hash> parent_id = ledger::HashFromBytes(AsBytes(block.parent_id()));
+  std::optional<Hash> payload_hash = ledger::HashFromBytes(AsBytes(block.payload_hash()));
+  if (!parent_id || !payload_hash) return Status("BAD_BLOCK", "parent id and payload hash must be 32 bytes");
+  if (chain_id.size() > ledger::kMaxChainIdSize) return Status("BAD_BLOCK", "chain id too long");
+  std::optional<Hash> next_set_hash;
+  if (block.has_next_validator_set()) {
+    Result<ValidatorSet> next = ValidatorSet::FromProto(block.next_validator_set());
+    if (!next.ok()) return next.status();
+    next_set_hash = next->hash();
+  }
+  return ComputeBlockId(chain_id, block.epoch(), block.round(), block.height(), *parent_id, block.proposer(),
+                        *payload_hash, next_set_hash);
 }
 
 Result<ValidatorSet> ValidatorSet::FromProto(const v1::ValidatorSet& proto) {

@@ -10,6 +10,7 @@
 #include "common/bytes.h"
 #include "common/status.h"
 #include "gongshe/v1/block.pb.h"
+#include "gongshe/v1/consensus.pb.h"
 #include "ledger/crypto.h"
 #include "ledger/hash.h"
 
@@ -42,8 +43,21 @@ Bytes VoteSignBytes(uint64_t epoch, uint64_t round, uint64_t height, const Block
 Bytes CommitSignBytes(uint64_t height, uint64_t round, const BlockId& block_id, const Hash& validator_set_hash);
 Bytes TimeoutSignBytes(uint64_t epoch, uint64_t round, uint64_t high_qc_round);
 
+// The payload hash of a block without payload: the descendants of a block that carries a
+// validator-set change, in that block's epoch (consensus/README.md, "Validator-set changes").
+inline constexpr Hash kNoPayloadHash{};
+
+// The id of a block that carries no validator-set change.
 BlockId ComputeBlockId(std::string_view chain_id, uint64_t epoch, uint64_t round, uint64_t height,
                        const BlockId& parent_id, uint32_t proposer, const Hash& payload_hash);
+// The id of a block; `next_set_hash` is the validator_set_hash of its next_validator_set, if it
+// carries one (appended to the hashed fields, so blocks without a change keep their id).
+BlockId ComputeBlockId(std::string_view chain_id, uint64_t epoch, uint64_t round, uint64_t height,
+                       const BlockId& parent_id, uint32_t proposer, const Hash& payload_hash,
+                       const std::optional<Hash>& next_set_hash);
+// The id of a block as received. Fails (BAD_BLOCK / BAD_VALIDATOR_SET) when its parent id or
+// payload hash is not 32 bytes or its next_validator_set is not a valid set.
+Result<BlockId> BlockIdOf(std::string_view chain_id, const v1::ConsensusBlock& block);
 
 // A checked, immutable validator set: distinct keys, powers in [1, kMaxPower], at most
 // kMaxValidators members, in the order given (the order fixes indices and leader rotation).

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "consensus/certificate.h"
+#include "consensus/epoch.h"
 #include "consensus/signer.h"
 #include "ledger/crypto.h"
 #include "ledger/hash.h"
@@ -26,7 +27,7 @@ using ledger::PublicKey;
 using ledger::Signature;
 
 constexpr std::string_view kChainId = "sim-chain";
-constexpr uint64_t kEpoch = 1;
+constexpr uint64_t kGenesisEpoch = 1;
 constexpr uint64_t kBaseTimeoutMs = 100;
 constexpr uint64_t kHealedMaxDelayMs = 10;
 constexpr size_t kMaxPayloadBytes = 1024;
@@ -34,6 +35,7 @@ constexpr size_t kMaxMessageBytes = 64 * 1024;
 constexpr uint64_t kMaxEvents = 20'000'000;
 constexpr size_t kByzantineMemory = 64;
 constexpr size_t kRetainedBlocks = 256;
+constexpr uint32_t kMinSetSize = 3;
 
 // SplitMix64: small, fast, and the same everywhere.
 class Rng {
@@ -89,6 +91,7 @@ class FastVerifier final : public consensus::Verifier {
   std::map<PublicKey, std::array<uint8_t, 32>> seeds_;
 };
 
+std::string Str(const Hash& h) { return std::string(h.begin(), h.end()); }
 std::string Short(const std::string& bytes) { return ToHex(AsBytes(bytes.substr(0, 3))); }
 std::string Short(const Hash& h) { return ToHex(ByteView(h.data(), 3)); }
 
@@ -101,32 +104,42 @@ Bytes Serialize(const v1::ConsensusMessage& m) {
   return Bytes(s.begin(), s.end());
 }
 
-std::string Describe(ByteView bytes) {
+std::optional<v1::ConsensusMessage> Parse(ByteView bytes) {
   v1::ConsensusMessage m;
-  if (!m.ParseFromArray(bytes.data(), static_cast<int>(bytes.size()))) {
-    return "garbage(" + std::to_string(bytes.size()) + "B)";
-  }
+  if (!m.ParseFromArray(bytes.data(), static_cast<int>(bytes.size()))) return std::nullopt;
+  return m;
+}
+
+std::string Describe(ByteView bytes) {
+  std::optional<v1::ConsensusMessage> m = Parse(bytes);
+  if (!m) return "garbage(" + std::to_string(bytes.size()) + "B)";
   std::ostringstream out;
-  switch (m.body_case()) {
+  switch (m->body_case()) {
     case v1::ConsensusMessage::kProposal: {
-      const auto& b = m.proposal().block();
-      out << "PROPOSAL r" << b.round() << " h" << b.height() << " by v" << b.proposer() << " parent "
-          << Short(b.parent_id()) << " qc r" << b.justify().round() << (m.proposal().has_tc() ? " +tc" : "");
+      const auto& b = m->proposal().block();
+      out << "PROPOSAL e" << b.epoch() << " r" << b.round() << " h" << b.height() << " by v" << b.proposer()
+          << " parent " << Short(b.parent_id()) << " qc e" << b.justify().epoch() << " r" << b.justify().round()
+          << (m->proposal().has_tc() ? " +tc" : "") << (b.has_next_validator_set() ? " +next-set" : "")
+          << (b.payload().empty() ? " (no payload)" : "");
       break;
     }
     case v1::ConsensusMessage::kVote:
-      out << "VOTE r" << m.vote().round() << " h" << m.vote().height() << " block " << Short(m.vote().block_id())
-          << " by v" << m.vote().voter();
+      out << "VOTE e" << m->vote().epoch() << " r" << m->vote().round() << " h" << m->vote().height() << " block "
+          << Short(m->vote().block_id()) << " by v" << m->vote().voter();
       break;
     case v1::ConsensusMessage::kTimeout:
-      out << "TIMEOUT r" << m.timeout().round() << " hqc r" << m.timeout().high_qc().round() << " by v"
-          << m.timeout().sender();
+      out << "TIMEOUT e" << m->timeout().epoch() << " r" << m->timeout().round() << " hqc r"
+          << m->timeout().high_qc().round() << " by v" << m->timeout().sender();
       break;
     case v1::ConsensusMessage::kBlockRequest:
-      out << "BLOCK_REQUEST " << Short(m.block_request().block_id()) << " above h" << m.block_request().above_height();
+      out << "BLOCK_REQUEST " << Short(m->block_request().block_id()) << " above h"
+          << m->block_request().above_height();
       break;
     case v1::ConsensusMessage::kBlockResponse:
-      out << "BLOCK_RESPONSE " << m.block_response().blocks_size() << " blocks";
+      out << "BLOCK_RESPONSE " << m->block_response().blocks_size() << " blocks";
+      break;
+    case v1::ConsensusMessage::kEpochSwitch:
+      out << "EPOCH_SWITCH qc e" << m->epoch_switch().root_qc().epoch() << " r" << m->epoch_switch().root_qc().round();
       break;
     case v1::ConsensusMessage::BODY_NOT_SET:
       out << "EMPTY";
@@ -135,7 +148,18 @@ std::string Describe(ByteView bytes) {
   return out.str();
 }
 
-enum class EventKind { kDeliver, kTimer, kPayloadReady, kExecuted, kCrash, kRestart, kPartition, kPartitionEnd, kHeal };
+enum class EventKind {
+  kDeliver,
+  kTimer,
+  kPayloadReady,
+  kExecuted,
+  kCrash,
+  kRestart,
+  kPartition,
+  kPartitionEnd,
+  kHeal,
+  kForge,
+};
 
 struct Event {
   uint64_t time = 0;
@@ -147,7 +171,9 @@ struct Event {
   uint64_t generation = 0;
   uint64_t round = 0;
   Bytes bytes;
+  bool forged = false;  // forged by a removed validator for an epoch without it
   consensus::RequestPayload request;
+  std::optional<v1::ValidatorSet> next_validators;
   Hash hash{};
   bool valid = false;
   std::vector<int> groups;
@@ -164,21 +190,24 @@ struct Node {
   bool honest = true;
   uint32_t behaviours = 0;  // Byzantine behaviours; 0 runs the unmodified core
   bool twin = false;
+  int twin_side = 0;
   std::unique_ptr<consensus::Signer> signer;
   std::unique_ptr<Core> core;
   bool up = true;
   uint64_t incarnation = 0;
   uint64_t timer_generation = 0;
   bool crash_mid_next = false;
+  bool crash_now = false;  // dies right after the action being performed
   // The node's durable store.
   std::optional<v1::SafetyState> persisted;
   std::map<BlockId, v1::ConsensusBlock> voted_blocks;
   std::vector<v1::ConsensusBlock> committed_blocks;  // the most recent, ascending
   CommittedHead head;
+  std::optional<consensus::EpochChange> epoch_change;  // stored with the commit of its root
   int group = 0;
   // Byzantine memory (bounded).
   std::vector<Bytes> seen_messages;
-  std::map<uint64_t, v1::QuorumCert> seen_qcs;
+  std::map<std::pair<uint64_t, uint64_t>, v1::QuorumCert> seen_qcs;  // by (epoch, round)
 };
 
 struct Profile {
@@ -187,6 +216,16 @@ struct Profile {
   uint64_t dup_permille = 0;
   bool partitions = false;
   bool crashes = false;
+};
+
+// One epoch of the application's plan: its set, and the height above its root at which the
+// change to the next epoch's set is proposed (none for the last).
+struct PlannedEpoch {
+  std::vector<uint32_t> members;  // key indices, in set order
+  v1::ValidatorSet proto;
+  Hash hash{};
+  uint64_t change_offset = 0;
+  std::string how;  // how this set came from the previous one
 };
 
 class Simulation {
@@ -204,7 +243,7 @@ class Simulation {
       queue_.pop();
       now_ = event.time;
       if (healed_ && now_ > heal_time_ + options_.liveness_cap_ms) {
-        Fail(false, "liveness: honest nodes did not all commit above height " + std::to_string(heal_height_) +
+        Fail(false, "liveness: honest members did not all commit above height " + std::to_string(heal_height_) +
                         " within " + std::to_string(options_.liveness_cap_ms) + " ms after the heal");
         break;
       }
@@ -212,9 +251,8 @@ class Simulation {
     }
     if (result_.ok && !done_) Fail(false, "liveness: simulation ran out of events");
     result_.sim_time_ms = now_;
-    for (const Node& node : nodes_) {
-      if (node.honest && node.core) result_.max_round = std::max(result_.max_round, node.core->current_round());
-    }
+    result_.epoch_switches = newest_epoch_ - kGenesisEpoch;
+    for (const auto& [epoch, round] : max_round_) result_.max_round = std::max(result_.max_round, round);
     return std::move(result_);
   }
 
@@ -240,62 +278,32 @@ class Simulation {
       profile_.partitions = true;
       result_.twins = true;
     }
-
-    v1::ValidatorSet set;
-    set.set_version(consensus::kVersion);
-    std::vector<std::array<uint8_t, 32>> seeds(n);
-    for (uint32_t i = 0; i < n; ++i) {
-      Bytes tag(AsBytes("gongshe-sim-key").begin(), AsBytes("gongshe-sim-key").end());
-      AppendBigEndian64(tag, i);
-      seeds[i] = ledger::Sha256(tag);
-      keys_.push_back(ledger::KeyPair::FromSeed(seeds[i]).public_key());
-      fast_.Add(keys_[i], seeds[i]);
-      v1::Validator* v = set.add_validators();
-      v->set_public_key(std::string(keys_[i].begin(), keys_[i].end()));
-      v->set_power(1);
-      v->set_commune("commune-" + std::to_string(i));
-    }
-    epoch_.epoch = kEpoch;
-    epoch_.validators = set;
-    Bytes genesis(AsBytes("gongshe-sim-genesis").begin(), AsBytes("gongshe-sim-genesis").end());
-    AppendBigEndian64(genesis, options_.seed);
-    epoch_.root_id = ledger::Sha256(genesis);
-    epoch_.root_height = 0;
-    set_ = std::make_unique<consensus::ValidatorSet>(consensus::ValidatorSet::FromProto(set).value());
-    inner_verifier_ = options_.signer == SignerKind::kFast
-                          ? static_cast<const consensus::Verifier*>(&fast_)
-                          : static_cast<const consensus::Verifier*>(&ed25519_);
+    for (uint32_t i = 0; i < n; ++i) AddKey();
+    inner_verifier_ = options_.signer == SignerKind::kFast ? static_cast<const consensus::Verifier*>(&fast_)
+                                                           : static_cast<const consensus::Verifier*>(&ed25519_);
     verifier_ = std::make_unique<consensus::CachingVerifier>(*inner_verifier_);
 
-    auto add_node = [&](uint32_t key_index, bool twin) {
-      Node node;
-      node.key_index = key_index;
-      node.honest = !byzantine_[key_index];
-      node.twin = twin;
-      if (!node.honest && !twin) {
-        uint32_t mix = static_cast<uint32_t>(rng_.Next()) & options_.behaviours;
-        if (mix == 0) {
-          std::vector<uint32_t> bits;
-          for (uint32_t b = 0; b < 6; ++b) {
-            if (options_.behaviours & (1u << b)) bits.push_back(1u << b);
-          }
-          GS_ASSERT(!bits.empty());
-          mix = bits[rng_.Below(bits.size())];
-        }
-        node.behaviours = mix;
-      }
-      if (options_.signer == SignerKind::kFast) {
-        node.signer = std::make_unique<FastSigner>(seeds[key_index], keys_[key_index]);
-      } else {
-        node.signer = std::make_unique<consensus::Ed25519Signer>(ledger::KeyPair::FromSeed(seeds[key_index]));
-      }
-      node.head = CommittedHead{epoch_.root_id, 0, 0};
-      nodes_.push_back(std::move(node));
-    };
-    for (uint32_t i = 0; i < n; ++i) add_node(i, twins && byzantine_[i]);
+    std::vector<uint32_t> genesis(n);
+    for (uint32_t i = 0; i < n; ++i) genesis[i] = i;
+    PlanEpoch(std::move(genesis), "genesis");
+    result_.reconfig = options_.reconfig == Reconfig::kOn ||
+                       (options_.reconfig == Reconfig::kSeeded && rng_.Chance(500));
+    if (result_.reconfig) PlanChanges();
+
+    genesis_.epoch = kGenesisEpoch;
+    genesis_.validators = plan_[0].proto;
+    Bytes root(AsBytes("gongshe-sim-genesis").begin(), AsBytes("gongshe-sim-genesis").end());
+    AppendBigEndian64(root, options_.seed);
+    genesis_.root_id = ledger::Sha256(root);
+    genesis_.root_height = 0;
+    history_ = std::make_unique<consensus::ValidatorSetHistory>(
+        consensus::ValidatorSetHistory::Create(kGenesisEpoch, genesis_.validators).value());
+
+    for (uint32_t i = 0; i < n; ++i) AddNode(i, twins && byzantine_[i], 0);
     for (uint32_t i = 0; i < n; ++i) {
-      if (twins && byzantine_[i]) add_node(i, true);
+      if (twins && byzantine_[i]) AddNode(i, true, 1);
     }
+    for (uint32_t k = n; k < keys_.size(); ++k) AddNode(k, false, 0);
 
     std::ostringstream profile;
     profile << "seed=" << options_.seed << " n=" << n << " byzantine=" << options_.byzantine
@@ -305,11 +313,148 @@ class Simulation {
     for (uint32_t i = 0; i < nodes_.size(); ++i) {
       if (nodes_[i].behaviours != 0) profile << " n" << i << "=byz:" << nodes_[i].behaviours;
     }
+    if (result_.reconfig) {
+      profile << " reconfig=[";
+      for (size_t e = 1; e < plan_.size(); ++e) {
+        profile << (e > 1 ? "; " : "") << "e" << kGenesisEpoch + e << " at +" << plan_[e - 1].change_offset << " "
+                << plan_[e].how << " n=" << plan_[e].members.size();
+      }
+      profile << "]";
+    }
     result_.profile = profile.str();
     Trace("profile " + result_.profile);
 
     for (uint32_t i = 0; i < nodes_.size(); ++i) StartCore(i);
     ScheduleChaos();
+  }
+
+  uint32_t AddKey() {
+    const uint32_t index = static_cast<uint32_t>(keys_.size());
+    Bytes tag(AsBytes("gongshe-sim-key").begin(), AsBytes("gongshe-sim-key").end());
+    AppendBigEndian64(tag, index);
+    seeds_.push_back(ledger::Sha256(tag));
+    keys_.push_back(ledger::KeyPair::FromSeed(seeds_.back()).public_key());
+    fast_.Add(keys_.back(), seeds_.back());
+    key_index_[keys_.back()] = index;
+    if (byzantine_.size() < keys_.size()) byzantine_.push_back(false);
+    return index;
+  }
+
+  void PlanEpoch(std::vector<uint32_t> members, std::string how) {
+    PlannedEpoch epoch;
+    epoch.proto.set_version(consensus::kVersion);
+    for (uint32_t k : members) {
+      v1::Validator* v = epoch.proto.add_validators();
+      v->set_public_key(std::string(keys_[k].begin(), keys_[k].end()));
+      v->set_power(1);
+      v->set_commune("commune-" + std::to_string(k));
+    }
+    epoch.hash = consensus::ValidatorSet::FromProto(epoch.proto).value().hash();
+    epoch.members = std::move(members);
+    epoch.how = std::move(how);
+    plan_.push_back(std::move(epoch));
+  }
+
+  uint32_t ByzantineCount(const std::vector<uint32_t>& members) const {
+    uint32_t count = 0;
+    for (uint32_t k : members) count += byzantine_[k] ? 1 : 0;
+    return count;
+  }
+
+  // One to three changes, each of a random kind, keeping n >= 3b + 1 for the b Byzantine members.
+  void PlanChanges() {
+    const uint64_t changes = rng_.Range(1, 3);
+    for (uint64_t c = 0; c < changes; ++c) {
+      plan_.back().change_offset = rng_.Range(1, 12);
+      std::vector<uint32_t> members = plan_.back().members;
+      std::vector<uint32_t> former;  // honest keys of earlier sets, not in this one
+      for (const PlannedEpoch& earlier : plan_) {
+        for (uint32_t k : earlier.members) {
+          if (!byzantine_[k] && std::find(members.begin(), members.end(), k) == members.end() &&
+              std::find(former.begin(), former.end(), k) == former.end()) {
+            former.push_back(k);
+          }
+        }
+      }
+      std::string how;
+      switch (rng_.Below(4)) {
+        case 0: {  // add one, sometimes a validator removed earlier
+          const bool returning = !former.empty() && rng_.Chance(400);
+          const uint32_t k = returning ? former[rng_.Below(former.size())] : AddKey();
+          members.insert(members.begin() + static_cast<long>(rng_.Below(members.size() + 1)), k);
+          how = std::string(returning ? "re-add" : "add") + " k" + std::to_string(k);
+          break;
+        }
+        case 1: {  // remove one, a Byzantine one when there is any in half the cases
+          if (members.size() <= kMinSetSize) {
+            const uint32_t k = AddKey();
+            members.push_back(k);
+            how = "add k" + std::to_string(k);
+            break;
+          }
+          std::vector<size_t> candidates;
+          const bool prefer_byzantine = ByzantineCount(members) > 0 && rng_.Chance(500);
+          for (size_t i = 0; i < members.size(); ++i) {
+            if (!prefer_byzantine || byzantine_[members[i]]) candidates.push_back(i);
+          }
+          const size_t at = candidates[rng_.Below(candidates.size())];
+          how = "remove k" + std::to_string(members[at]);
+          members.erase(members.begin() + static_cast<long>(at));
+          break;
+        }
+        case 2: {  // replace one key by a new one, in the same place
+          const size_t at = rng_.Below(members.size());
+          const uint32_t k = AddKey();
+          how = "replace k" + std::to_string(members[at]) + " by k" + std::to_string(k);
+          members[at] = k;
+          break;
+        }
+        default: {  // resize among 4, 7, 10
+          const uint32_t sizes[3] = {4, 7, 10};
+          uint32_t target = sizes[rng_.Below(3)];
+          if (target == members.size()) target = sizes[(rng_.Below(2) + 1 + (target / 3 - 1)) % 3];
+          while (members.size() > target) members.erase(members.begin() + static_cast<long>(rng_.Below(members.size())));
+          while (members.size() < target) members.push_back(AddKey());
+          for (size_t i = members.size(); i > 1; --i) std::swap(members[i - 1], members[rng_.Below(i)]);
+          how = "resize";
+          break;
+        }
+      }
+      // The fault model of the new set: drop Byzantine members until n >= 3b + 1.
+      while (3 * ByzantineCount(members) + 1 > members.size()) {
+        auto it = std::find_if(members.begin(), members.end(), [&](uint32_t k) { return byzantine_[k]; });
+        how += " drop k" + std::to_string(*it);
+        members.erase(it);
+      }
+      PlanEpoch(std::move(members), std::move(how));
+    }
+  }
+
+  void AddNode(uint32_t key_index, bool twin, int twin_side) {
+    Node node;
+    node.key_index = key_index;
+    node.honest = !byzantine_[key_index];
+    node.twin = twin;
+    node.twin_side = twin_side;
+    if (!node.honest && !twin) {
+      uint32_t mix = static_cast<uint32_t>(rng_.Next()) & options_.behaviours;
+      if (mix == 0) {
+        std::vector<uint32_t> bits;
+        for (uint32_t b = 0; b < 6; ++b) {
+          if (options_.behaviours & (1u << b)) bits.push_back(1u << b);
+        }
+        GS_ASSERT(!bits.empty());
+        mix = bits[rng_.Below(bits.size())];
+      }
+      node.behaviours = mix;
+    }
+    if (options_.signer == SignerKind::kFast) {
+      node.signer = std::make_unique<FastSigner>(seeds_[key_index], keys_[key_index]);
+    } else {
+      node.signer = std::make_unique<consensus::Ed25519Signer>(ledger::KeyPair::FromSeed(seeds_[key_index]));
+    }
+    node.head = CommittedHead{genesis_.root_id, 0, 0};
+    nodes_.push_back(std::move(node));
   }
 
   void ScheduleChaos() {
@@ -342,6 +487,14 @@ class Simulation {
         Schedule(t + rng_.Range(50, 2000), std::move(restart));
       }
     }
+    // Byzantine validators that a planned change removes forge messages for the epochs without them.
+    for (uint32_t i = 0; i < nodes_.size() && result_.reconfig; ++i) {
+      if (nodes_[i].behaviours == 0) continue;
+      Event forge;
+      forge.kind = EventKind::kForge;
+      forge.node = i;
+      Schedule(rng_.Range(50, 300), std::move(forge));
+    }
     Event heal;
     heal.kind = EventKind::kHeal;
     Schedule(chaos, std::move(heal));
@@ -354,6 +507,7 @@ class Simulation {
     config.max_payload_bytes = kMaxPayloadBytes;
     config.max_message_bytes = kMaxMessageBytes;
     config.retained_committed_blocks = kRetainedBlocks;
+    config.validator_set_changes = result_.reconfig;
     config.safety_override = node.behaviours == 0 ? options_.honest_override : consensus::SafetyOverride::kNone;
     return config;
   }
@@ -366,11 +520,42 @@ class Simulation {
     recovered.committed = node.committed_blocks;
     for (const auto& [id, block] : node.voted_blocks) recovered.voted.push_back(block);
     recovered.safety = node.persisted;
-    Result<std::unique_ptr<Core>> core = Core::Create(ConfigFor(node), node.signer.get(), *verifier_, epoch_, recovered);
-    GS_ASSERT(core.ok());
+    recovered.epoch_change = node.epoch_change;
+    Result<std::unique_ptr<Core>> core =
+        Core::Create(ConfigFor(node), node.signer.get(), *verifier_, genesis_, recovered);
+    if (!core.ok()) {
+      node.up = false;
+      return Fail(true, "n" + std::to_string(index) + " cannot restart: " + core.status().ToString());
+    }
     node.core = std::move(core).value();
     node.up = true;
     Execute(index, node.core->Start());
+  }
+
+  // ------------------------------------------------------------------ the application's plan
+  // The planned epoch `epoch`, or null past the plan.
+  const PlannedEpoch* Planned(uint64_t epoch) const {
+    if (epoch < kGenesisEpoch || epoch - kGenesisEpoch >= plan_.size()) return nullptr;
+    return &plan_[epoch - kGenesisEpoch];
+  }
+
+  bool InPlannedSet(uint64_t epoch, uint32_t key_index) const {
+    const PlannedEpoch* planned = Planned(epoch);
+    return planned != nullptr &&
+           std::find(planned->members.begin(), planned->members.end(), key_index) != planned->members.end();
+  }
+
+  // The change a block of `epoch` at `height` must carry, for a node whose epoch root is at
+  // `root_height`: the next planned set at the planned height, nothing elsewhere.
+  std::optional<v1::ValidatorSet> PlannedChange(uint64_t epoch, uint64_t root_height, uint64_t height) const {
+    const PlannedEpoch* planned = Planned(epoch);
+    const PlannedEpoch* next = Planned(epoch + 1);
+    if (planned == nullptr || next == nullptr || height != root_height + planned->change_offset) return std::nullopt;
+    return next->proto;
+  }
+
+  uint64_t RootHeight(const Node& node) const {
+    return node.epoch_change ? node.epoch_change->epoch.root_height : genesis_.root_height;
   }
 
   // ------------------------------------------------------------------ events
@@ -391,7 +576,14 @@ class Simulation {
         if (node.honest && !status.ok()) ++result_.rejections[status.code()];
         if (options_.trace) {
           Trace("n" + std::to_string(e.node) + " <- n" + std::to_string(e.from_node) + " " + Describe(e.bytes) +
-                (status.ok() ? "" : " [" + status.ToString() + "]"));
+                (e.forged ? " FORGED" : "") + (status.ok() ? "" : " [" + status.ToString() + "]"));
+        }
+        if (e.forged && node.honest) {
+          if (status.ok()) {
+            return Fail(true, "n" + std::to_string(e.node) + " accepted a message forged by removed validator n" +
+                                  std::to_string(e.from_node) + ": " + Describe(e.bytes));
+          }
+          ++result_.forged_rejected;
         }
         Execute(e.node, std::move(actions));
         return;
@@ -406,7 +598,7 @@ class Simulation {
       case EventKind::kPayloadReady: {
         Node& node = nodes_[e.node];
         if (!node.up || e.incarnation != node.incarnation) return;
-        Execute(e.node, node.core->OnPayloadReady(e.request, std::move(e.bytes), e.hash));
+        Execute(e.node, node.core->OnPayloadReady(e.request, std::move(e.bytes), e.hash, std::move(e.next_validators)));
         return;
       }
       case EventKind::kExecuted: {
@@ -431,9 +623,9 @@ class Simulation {
       case EventKind::kPartition:
         if (healed_) return;
         for (size_t i = 0; i < nodes_.size(); ++i) nodes_[i].group = e.groups[i];
-        // Twins sit on opposite sides of every partition: the first copy of a key on side 0.
-        for (size_t i = 0; i < nodes_.size(); ++i) {
-          if (nodes_[i].twin) nodes_[i].group = i < options_.n ? 0 : 1;
+        // Twins sit on opposite sides of every partition.
+        for (Node& node : nodes_) {
+          if (node.twin) node.group = node.twin_side;
         }
         partitioned_ = true;
         Trace("partition");
@@ -445,6 +637,10 @@ class Simulation {
       case EventKind::kHeal:
         Heal();
         return;
+      case EventKind::kForge:
+        Forge(e.node);
+        Schedule(now_ + rng_.Range(50, 300), std::move(e));
+        return;
     }
   }
 
@@ -453,6 +649,7 @@ class Simulation {
     node.core.reset();
     node.up = false;
     node.crash_mid_next = false;
+    node.crash_now = false;
     ++node.incarnation;
     Trace("n" + std::to_string(index) + " CRASH");
   }
@@ -466,28 +663,29 @@ class Simulation {
     healed_ = true;
     partitioned_ = false;
     heal_time_ = now_;
-    for (uint32_t i = 0; i < nodes_.size(); ++i) {
+    for (uint32_t i = 0; i < nodes_.size() && result_.ok; ++i) {
       nodes_[i].crash_mid_next = false;
       if (!nodes_[i].up) Restart(i);
     }
     heal_height_ = 0;
-    heal_round_ = 0;
     for (const Node& node : nodes_) {
-      if (!node.honest) continue;
-      heal_height_ = std::max(heal_height_, node.head.height);
-      heal_round_ = std::max(heal_round_, node.core->current_round());
+      if (node.honest && node.core) heal_height_ = std::max(heal_height_, node.head.height);
     }
-    Trace("HEAL at height " + std::to_string(heal_height_) + " round " + std::to_string(heal_round_));
+    heal_epoch_ = newest_epoch_;
+    heal_round_ = max_round_[heal_epoch_];
+    Trace("HEAL at height " + std::to_string(heal_height_) + " epoch " + std::to_string(heal_epoch_) + " round " +
+          std::to_string(heal_round_));
   }
 
   // ------------------------------------------------------------------ network
-  void Deliver(uint32_t from, uint32_t to, const Bytes& bytes) {
+  void Deliver(uint32_t from, uint32_t to, const Bytes& bytes, bool forged = false) {
     ++result_.messages;
     Event e;
     e.kind = EventKind::kDeliver;
     e.node = to;
     e.from_node = from;
     e.bytes = bytes;
+    e.forged = forged;
     if (healed_) {
       Schedule(now_ + rng_.Range(1, kHealedMaxDelayMs), std::move(e));
       return;
@@ -498,15 +696,32 @@ class Simulation {
     Schedule(now_ + rng_.Range(1, profile_.max_delay), std::move(e));
   }
 
-  void SendToKey(uint32_t from, const PublicKey& key, const Bytes& bytes) {
+  void SendToKey(uint32_t from, const PublicKey& key, const Bytes& bytes, bool forged = false) {
     for (uint32_t i = 0; i < nodes_.size(); ++i) {
-      if (i != from && keys_[nodes_[i].key_index] == key) Deliver(from, i, bytes);
+      if (i != from && keys_[nodes_[i].key_index] == key) Deliver(from, i, bytes, forged);
     }
   }
 
-  void SendToAll(uint32_t from, const Bytes& bytes) {
+  // A broadcast reaches the validators of the epoch the message names (the shell's peers of that
+  // epoch); anything unreadable or of an unplanned epoch goes to every node.
+  static std::optional<uint64_t> EpochOf(const Bytes& bytes) {
+    std::optional<v1::ConsensusMessage> m = Parse(bytes);
+    if (m && m->has_proposal()) return m->proposal().block().epoch();
+    if (m && m->has_vote()) return m->vote().epoch();
+    if (m && m->has_timeout()) return m->timeout().epoch();
+    return std::nullopt;
+  }
+
+  bool Recipient(uint32_t from, uint32_t to, std::optional<uint64_t> epoch) const {
+    if (to == from) return false;
+    if (!epoch || Planned(*epoch) == nullptr) return true;
+    return InPlannedSet(*epoch, nodes_[to].key_index);
+  }
+
+  void SendToAll(uint32_t from, const Bytes& bytes, bool forged = false) {
+    const std::optional<uint64_t> epoch = EpochOf(bytes);
     for (uint32_t i = 0; i < nodes_.size(); ++i) {
-      if (i != from) Deliver(from, i, bytes);
+      if (Recipient(from, i, epoch)) Deliver(from, i, bytes, forged);
     }
   }
 
@@ -515,8 +730,18 @@ class Simulation {
     size_t limit = actions.size();
     const bool crash_after = nodes_[index].crash_mid_next;
     if (crash_after) limit = rng_.Below(actions.size() + 1);
-    for (size_t i = 0; i < limit && result_.ok; ++i) Perform(index, actions[i]);
-    if (crash_after) Crash(index);
+    bool crashed = false;
+    for (size_t i = 0; i < limit && result_.ok && !crashed; ++i) {
+      Perform(index, actions[i]);
+      crashed = nodes_[index].crash_now;
+    }
+    if (crash_after || crashed) Crash(index);
+    const Node& node = nodes_[index];
+    if (node.honest && node.core) {
+      const uint64_t epoch = node.core->epoch();
+      newest_epoch_ = std::max(newest_epoch_, epoch);
+      max_round_[epoch] = std::max(max_round_[epoch], node.core->current_round());
+    }
   }
 
   void Perform(uint32_t index, Action& action) {
@@ -544,10 +769,7 @@ class Simulation {
       return;
     }
     if (auto* persist = std::get_if<consensus::PersistBlock>(&action)) {
-      const v1::ConsensusBlock& b = persist->block;
-      node.voted_blocks[consensus::ComputeBlockId(kChainId, b.epoch(), b.round(), b.height(),
-                                                  ledger::HashFromBytes(AsBytes(b.parent_id())).value(), b.proposer(),
-                                                  ledger::HashFromBytes(AsBytes(b.payload_hash())).value())] = b;
+      node.voted_blocks[consensus::BlockIdOf(kChainId, persist->block).value()] = persist->block;
       return;
     }
     if (auto* request = std::get_if<consensus::RequestPayload>(&action)) {
@@ -558,6 +780,7 @@ class Simulation {
       e.request = *request;
       e.bytes = RandomPayload(index, request->round);
       e.hash = ledger::Sha256(e.bytes);
+      e.next_validators = PlannedChange(request->epoch, RootHeight(node), request->height);
       Schedule(now_ + 1, std::move(e));
       return;
     }
@@ -567,12 +790,22 @@ class Simulation {
       e.node = index;
       e.incarnation = node.incarnation;
       e.hash = execute->block_id;
-      e.valid = PayloadValid(execute->payload, execute->payload_hash);
+      e.valid = PayloadValid(execute->payload, execute->payload_hash) && ChangeAsPlanned(node, *execute);
       Schedule(now_ + 1, std::move(e));
       return;
     }
     if (auto* commit = std::get_if<consensus::Commit>(&action)) return CheckCommit(index, *commit);
     if (auto* evidence = std::get_if<consensus::ReportEvidence>(&action)) return CheckEvidence(index, *evidence);
+  }
+
+  // The application's check of a block's validator-set change: exactly the planned one.
+  bool ChangeAsPlanned(const Node& node, const consensus::ExecuteBlock& execute) const {
+    if (options_.accept_any_change) return true;
+    std::optional<v1::ValidatorSet> planned = PlannedChange(execute.epoch, RootHeight(node), execute.height);
+    if (planned.has_value() != execute.next_validators.has_value()) return false;
+    if (!planned) return true;
+    Result<consensus::ValidatorSet> carried = consensus::ValidatorSet::FromProto(*execute.next_validators);
+    return carried.ok() && carried->hash() == Planned(execute.epoch + 1)->hash;
   }
 
   Bytes RandomPayload(uint32_t index, uint64_t round) {
@@ -588,7 +821,8 @@ class Simulation {
     Node& node = nodes_[index];
     if (options_.trace) {
       Trace("n" + std::to_string(index) + " COMMIT h" + std::to_string(commit.blocks.front().height) + "..h" +
-            std::to_string(commit.blocks.back().height) + " " + Short(commit.blocks.back().id));
+            std::to_string(commit.blocks.back().height) + " " + Short(commit.blocks.back().id) +
+            (commit.epoch_change ? " ENDS EPOCH -> e" + std::to_string(commit.epoch_change->epoch.epoch) : ""));
     }
     if (node.honest) {
       const std::string who = "n" + std::to_string(index);
@@ -602,6 +836,10 @@ class Simulation {
         if (!PayloadValid(block.payload, block.payload_hash)) {
           return Fail(true, who + " committed an invalid payload at h" + std::to_string(block.height));
         }
+        if (block.epoch != history_->EpochAt(block.height)) {
+          return Fail(true, who + " committed h" + std::to_string(block.height) + " in epoch " +
+                                std::to_string(block.epoch) + ", which does not govern that height");
+        }
         auto [it, inserted] = committed_.emplace(block.height, block.id);
         if (!inserted && it->second != block.id) {
           return Fail(true, "SAFETY: " + who + " committed " + Short(block.id) + " at height " +
@@ -612,12 +850,16 @@ class Simulation {
         height = block.height;
       }
       const consensus::CommittedBlock& last = commit.blocks.back();
-      Status cert = consensus::VerifyCommitCertificate(commit.certificate, *set_, kChainId, *verifier_);
+      Status cert = consensus::VerifyCommitCertificateAt(commit.certificate, *history_, kChainId, *verifier_);
       if (!cert.ok()) return Fail(true, who + " commit certificate rejected: " + cert.ToString());
-      if (commit.certificate.block_hash() != std::string(last.id.begin(), last.id.end()) ||
-          commit.certificate.height() != last.height || commit.certificate.round() != last.round) {
+      if (commit.certificate.block_hash() != Str(last.id) || commit.certificate.height() != last.height ||
+          commit.certificate.round() != last.round) {
         return Fail(true, who + " commit certificate names another block");
       }
+      if (last.block.has_next_validator_set() != commit.epoch_change.has_value()) {
+        return Fail(true, who + " commit of a block carrying a change must end the epoch, and only then");
+      }
+      if (commit.epoch_change) CheckEpochChange(index, last, *commit.epoch_change);
       result_.committed_height = std::max(result_.committed_height, last.height);
     }
     node.head = CommittedHead{commit.blocks.back().id, commit.blocks.back().height, commit.blocks.back().round};
@@ -626,8 +868,48 @@ class Simulation {
       node.committed_blocks.erase(node.committed_blocks.begin(),
                                   node.committed_blocks.end() - static_cast<long>(kRetainedBlocks));
     }
+    if (commit.epoch_change) {
+      node.epoch_change = commit.epoch_change;
+      // Restart during the switch: the commit ending the epoch is stored, nothing after it.
+      if (profile_.crashes && !healed_ && rng_.Chance(250)) {
+        node.crash_now = true;
+        Event restart;
+        restart.kind = EventKind::kRestart;
+        restart.node = index;
+        Schedule(now_ + rng_.Range(20, 1000), std::move(restart));
+        Trace("n" + std::to_string(index) + " crashes right after ending epoch " +
+              std::to_string(commit.epoch_change->epoch.epoch - 1));
+      }
+      std::erase_if(node.voted_blocks,
+                    [&](const auto& entry) { return entry.second.epoch() < commit.epoch_change->epoch.epoch; });
+    }
     std::erase_if(node.voted_blocks, [&](const auto& entry) { return entry.second.height() <= node.head.height; });
-    if (healed_) CheckProgress();
+    if (healed_ && result_.ok) CheckProgress();
+  }
+
+  // The same change at every honest node: the planned set, rooted at the block just committed,
+  // with a root QC of the old set certifying that block.
+  void CheckEpochChange(uint32_t index, const consensus::CommittedBlock& root, const consensus::EpochChange& change) {
+    const std::string who = "n" + std::to_string(index);
+    const uint64_t epoch = change.epoch.epoch;
+    const PlannedEpoch* planned = Planned(epoch);
+    if (planned == nullptr) return Fail(true, who + " entered epoch " + std::to_string(epoch) + ", which differs from the plan (none)");
+    Status valid = consensus::VerifyEpochChange(change, kChainId, *verifier_);
+    if (!valid.ok()) return Fail(true, who + " epoch change rejected: " + valid.ToString());
+    Result<consensus::ValidatorSet> set = consensus::ValidatorSet::FromProto(change.epoch.validators);
+    if (!set.ok() || set->hash() != planned->hash || change.epoch.root_id != root.id ||
+        change.epoch.root_height != root.height || epoch != root.epoch + 1) {
+      return Fail(true, who + " epoch change to e" + std::to_string(epoch) + " differs from the plan or its root");
+    }
+    const size_t known = history_->change_heights().size();
+    if (epoch - kGenesisEpoch == known + 1) {
+      Status added = history_->AddChange(root.height, change.epoch.validators);
+      if (!added.ok()) return Fail(true, who + " epoch change out of order: " + added.ToString());
+      Trace("EPOCH " + std::to_string(epoch) + " from h" + std::to_string(root.height + 1) + ": " + planned->how);
+    } else if (epoch - kGenesisEpoch > known || history_->change_heights()[epoch - kGenesisEpoch - 1] != root.height) {
+      return Fail(true, "SAFETY: " + who + " ended epoch " + std::to_string(epoch - 1) + " at h" +
+                            std::to_string(root.height) + ", not where other honest nodes ended it");
+    }
   }
 
   void CheckEvidence(uint32_t index, const consensus::ReportEvidence& report) {
@@ -637,25 +919,29 @@ class Simulation {
     Status status = consensus::VerifyEvidence(report.evidence, kChainId, *verifier_);
     if (!status.ok()) return Fail(true, "evidence from n" + std::to_string(index) + " rejected: " + status.ToString());
     std::optional<PublicKey> key = ledger::PublicKeyFromBytes(AsBytes(report.evidence.validator()));
-    std::optional<uint32_t> accused = key ? set_->IndexOf(*key) : std::nullopt;
-    if (!accused || (options_.check_accusations && !byzantine_[*accused])) {
-      return Fail(true, "evidence from n" + std::to_string(index) + " accuses an honest validator");
+    auto accused = key ? key_index_.find(*key) : key_index_.end();
+    if (accused == key_index_.end() || !InPlannedSet(report.evidence.epoch(), accused->second) ||
+        (options_.check_accusations && !byzantine_[accused->second])) {
+      return Fail(true, "evidence from n" + std::to_string(index) + " accuses an honest validator or a non-member");
     }
   }
 
+  // After the heal: every honest member of the newest epoch's set commits above the heal height.
   void CheckProgress() {
     for (const Node& node : nodes_) {
-      if (node.honest && node.head.height <= heal_height_) return;
+      if (node.honest && InPlannedSet(newest_epoch_, node.key_index) && node.head.height <= heal_height_) return;
     }
-    uint64_t round = 0;
-    for (const Node& node : nodes_) {
-      if (node.honest) round = std::max(round, node.core->current_round());
-    }
-    result_.rounds_after_heal = round - std::min(round, heal_round_);
-    const uint64_t bound = options_.liveness_round_bound != 0 ? options_.liveness_round_bound : 4 * options_.n + 20;
-    if (result_.rounds_after_heal > bound) {
-      return Fail(false, "liveness: progress after the heal took " + std::to_string(result_.rounds_after_heal) +
-                             " rounds, bound " + std::to_string(bound));
+    uint64_t rounds = max_round_[heal_epoch_] - std::min(max_round_[heal_epoch_], heal_round_);
+    for (uint64_t e = heal_epoch_ + 1; e <= newest_epoch_; ++e) rounds += max_round_[e];
+    result_.rounds_after_heal = rounds;
+    size_t largest = 0;
+    for (const PlannedEpoch& planned : plan_) largest = std::max(largest, planned.members.size());
+    const uint64_t bound = options_.liveness_round_bound != 0
+                               ? options_.liveness_round_bound
+                               : 4 * largest + 20 + 10 * (newest_epoch_ - heal_epoch_);
+    if (rounds > bound) {
+      return Fail(false, "liveness: progress after the heal took " + std::to_string(rounds) + " rounds, bound " +
+                             std::to_string(bound));
     }
     done_ = true;
   }
@@ -675,7 +961,7 @@ class Simulation {
   // ------------------------------------------------------------------ Byzantine behaviour
   void Remember(Node& node, const v1::QuorumCert& qc) {
     if (qc.round() == 0) return;
-    node.seen_qcs[qc.round()] = qc;
+    node.seen_qcs[{qc.epoch(), qc.round()}] = qc;
     if (node.seen_qcs.size() > kByzantineMemory) node.seen_qcs.erase(node.seen_qcs.begin());
   }
 
@@ -686,56 +972,57 @@ class Simulation {
     } else {
       node.seen_messages[rng_.Below(kByzantineMemory)] = bytes;
     }
-    v1::ConsensusMessage m;
-    if (!m.ParseFromArray(bytes.data(), static_cast<int>(bytes.size()))) return;
-    if (m.has_timeout()) Remember(node, m.timeout().high_qc());
-    if (!m.has_proposal()) return;
-    Remember(node, m.proposal().block().justify());
-    if (node.behaviours & kDoubleVote) VoteFor(index, m.proposal().block());
+    std::optional<v1::ConsensusMessage> m = Parse(bytes);
+    if (!m) return;
+    if (m->has_timeout()) Remember(node, m->timeout().high_qc());
+    if (!m->has_proposal()) return;
+    Remember(node, m->proposal().block().justify());
+    if (node.behaviours & kDoubleVote) VoteFor(index, m->proposal().block());
   }
 
-  // A vote for any block, signed with this node's key, sent to the next leader.
+  // A vote for any block, signed with this node's key as a member of the block's epoch, sent to
+  // the next leader. Its commit signature always names the parent.
   void VoteFor(uint32_t index, const v1::ConsensusBlock& block) {
     Node& node = nodes_[index];
-    std::optional<Hash> parent = ledger::HashFromBytes(AsBytes(block.parent_id()));
-    std::optional<Hash> payload_hash = ledger::HashFromBytes(AsBytes(block.payload_hash()));
-    if (!parent || !payload_hash || block.round() == 0 || block.height() == 0) return;
-    const BlockId id = consensus::ComputeBlockId(kChainId, kEpoch, block.round(), block.height(), *parent,
-                                                 block.proposer(), *payload_hash);
+    const PlannedEpoch* planned = Planned(block.epoch());
+    if (planned == nullptr) return;
+    const consensus::ValidatorSet set = consensus::ValidatorSet::FromProto(planned->proto).value();
+    std::optional<uint32_t> voter = set.IndexOf(keys_[node.key_index]);
+    Result<BlockId> id = consensus::BlockIdOf(kChainId, block);
+    if (!voter || !id.ok() || block.round() == 0 || block.height() == 0) return;
+    const BlockId parent = ledger::HashFromBytes(AsBytes(block.parent_id())).value();
+    const uint64_t epoch = block.epoch();
+    // A block on the root of a later epoch extends the root's implicit QC of round 0.
+    const uint64_t parent_round = block.justify().epoch() == epoch ? block.justify().round() : 0;
     v1::ConsensusMessage m;
     m.set_version(consensus::kVersion);
     v1::Vote* vote = m.mutable_vote();
-    vote->set_epoch(kEpoch);
+    vote->set_epoch(epoch);
     vote->set_round(block.round());
     vote->set_height(block.height());
-    vote->set_block_id(std::string(id.begin(), id.end()));
+    vote->set_block_id(Str(*id));
     vote->set_parent_id(block.parent_id());
-    const uint64_t parent_round = block.justify().round();
     vote->set_parent_round(parent_round);
-    vote->set_voter(node.key_index);
-    const Signature s = node.signer->Sign(
-        consensus::kVoteDomain, kChainId,
-        consensus::VoteSignBytes(kEpoch, block.round(), block.height(), id, *parent, parent_round));
+    vote->set_voter(*voter);
+    const Signature s =
+        node.signer->Sign(consensus::kVoteDomain, kChainId,
+                          consensus::VoteSignBytes(epoch, block.round(), block.height(), *id, parent, parent_round));
     vote->set_vote_signature(std::string(s.begin(), s.end()));
     if (parent_round > 0 && parent_round + 1 == block.round()) {
-      const Signature c = node.signer->Sign(
-          consensus::kCommitDomain, kChainId,
-          consensus::CommitSignBytes(block.height() - 1, parent_round, *parent, set_->hash()));
+      const Signature c =
+          node.signer->Sign(consensus::kCommitDomain, kChainId,
+                            consensus::CommitSignBytes(block.height() - 1, parent_round, parent, set.hash()));
       vote->set_commit_signature(std::string(c.begin(), c.end()));
     }
-    SendToKey(index, keys_[set_->LeaderOf(block.round() + 1)], Serialize(m));
+    SendToKey(index, set.key(set.LeaderOf(block.round() + 1)), Serialize(m));
   }
 
   // Re-signs a proposal after its block changed.
   void Resign(const Node& node, v1::Proposal& p) {
-    const v1::ConsensusBlock& b = p.block();
-    std::optional<Hash> parent = ledger::HashFromBytes(AsBytes(b.parent_id()));
-    std::optional<Hash> payload_hash = ledger::HashFromBytes(AsBytes(b.payload_hash()));
-    if (!parent || !payload_hash) return;
-    const BlockId id =
-        consensus::ComputeBlockId(kChainId, kEpoch, b.round(), b.height(), *parent, b.proposer(), *payload_hash);
-    const Signature s =
-        node.signer->Sign(consensus::kProposalDomain, kChainId, consensus::ProposalSignBytes(kEpoch, b.round(), id));
+    Result<BlockId> id = consensus::BlockIdOf(kChainId, p.block());
+    if (!id.ok()) return;
+    const Signature s = node.signer->Sign(consensus::kProposalDomain, kChainId,
+                                          consensus::ProposalSignBytes(p.block().epoch(), p.block().round(), *id));
     p.set_signature(std::string(s.begin(), s.end()));
   }
 
@@ -750,8 +1037,9 @@ class Simulation {
     if (node.behaviours & kSilent) return;
     auto send = [&](const Bytes& b) { to ? SendToKey(index, *to, b) : SendToAll(index, b); };
     if (node.behaviours & kStaleAndFuture) StaleAndFuture(index);
-    v1::ConsensusMessage m;
-    if (!m.ParseFromArray(bytes.data(), static_cast<int>(bytes.size())) || !m.has_proposal()) return send(bytes);
+    std::optional<v1::ConsensusMessage> parsed = Parse(bytes);
+    if (!parsed || !parsed->has_proposal()) return send(bytes);
+    v1::ConsensusMessage m = *std::move(parsed);
     v1::Proposal proposal = m.proposal();
     Remember(node, proposal.block().justify());
 
@@ -759,15 +1047,20 @@ class Simulation {
       return SendToAll(index, InvalidVariant(node, proposal));
     }
     if ((node.behaviours & kForkLeader) && proposal.has_tc()) {
-      // Extend a remembered QC older than the one the rules require.
-      auto end = node.seen_qcs.lower_bound(proposal.block().justify().round());
-      const uint64_t older = static_cast<uint64_t>(std::distance(node.seen_qcs.begin(), end));
+      // Extend a remembered QC of the same epoch older than the one the rules require.
+      const uint64_t epoch = proposal.block().epoch();
+      auto begin = node.seen_qcs.lower_bound({epoch, 0});
+      auto end = node.seen_qcs.lower_bound({epoch, proposal.block().justify().round()});
+      const uint64_t older = proposal.block().justify().epoch() == epoch
+                                 ? static_cast<uint64_t>(std::distance(begin, end))
+                                 : 0;
       if (older > 0) {
-        const v1::QuorumCert& old = std::next(node.seen_qcs.begin(), static_cast<long>(rng_.Below(older)))->second;
+        const v1::QuorumCert& old = std::next(begin, static_cast<long>(rng_.Below(older)))->second;
         v1::ConsensusBlock* block = proposal.mutable_block();
         block->set_height(old.height() + 1);
         block->set_parent_id(old.block_id());
         *block->mutable_justify() = old;
+        block->clear_next_validator_set();
         SetPayload(block, RandomPayload(index, block->round()));
         Resign(node, proposal);
         *m.mutable_proposal() = proposal;
@@ -785,8 +1078,9 @@ class Simulation {
       const Bytes a = bytes;
       const Bytes b = Serialize(other);
       Trace("n" + std::to_string(index) + " BYZ equivocates r" + std::to_string(proposal.block().round()));
+      const std::optional<uint64_t> epoch = EpochOf(a);
       for (uint32_t i = 0; i < nodes_.size(); ++i) {
-        if (i != index) Deliver(index, i, rng_.Chance(500) ? a : b);
+        if (Recipient(index, i, epoch)) Deliver(index, i, rng_.Chance(500) ? a : b);
       }
       return;
     }
@@ -797,7 +1091,7 @@ class Simulation {
     v1::ConsensusBlock* block = proposal.mutable_block();
     v1::ConsensusMessage m;
     m.set_version(consensus::kVersion);
-    switch (rng_.Below(7)) {
+    switch (rng_.Below(8)) {
       case 0: {  // bad signature
         std::string sig = proposal.signature();
         if (!sig.empty()) sig[0] = static_cast<char>(sig[0] ^ 1);
@@ -830,6 +1124,16 @@ class Simulation {
       }
       case 5:  // larger than any message
         return Bytes(kMaxMessageBytes + 1, 0x01);
+      case 6: {  // a validator-set change nobody decided: this key alone
+        v1::ValidatorSet* set = block->mutable_next_validator_set();
+        set->Clear();
+        set->set_version(consensus::kVersion);
+        v1::Validator* v = set->add_validators();
+        v->set_public_key(std::string(keys_[node.key_index].begin(), keys_[node.key_index].end()));
+        v->set_power(1);
+        Resign(node, proposal);
+        break;
+      }
       default: {  // garbage
         Bytes junk(rng_.Range(1, 200));
         for (uint8_t& b : junk) b = static_cast<uint8_t>(rng_.Next());
@@ -848,30 +1152,107 @@ class Simulation {
     }
     if (node.seen_qcs.empty() || !rng_.Chance(200)) return;
     const v1::QuorumCert& qc = node.seen_qcs.rbegin()->second;
+    const PlannedEpoch* planned = Planned(qc.epoch());
+    if (planned == nullptr) return;
+    std::optional<uint32_t> sender = consensus::ValidatorSet::FromProto(planned->proto).value().IndexOf(
+        keys_[node.key_index]);
+    if (!sender) return;
     v1::ConsensusMessage m;
     m.set_version(consensus::kVersion);
     v1::Timeout* t = m.mutable_timeout();
-    t->set_epoch(kEpoch);
+    t->set_epoch(qc.epoch());
     t->set_round(qc.round() + rng_.Range(2, 200));
     *t->mutable_high_qc() = qc;
-    t->set_sender(node.key_index);
+    t->set_sender(*sender);
     const Signature s = node.signer->Sign(consensus::kTimeoutDomain, kChainId,
-                                          consensus::TimeoutSignBytes(kEpoch, t->round(), qc.round()));
+                                          consensus::TimeoutSignBytes(qc.epoch(), t->round(), qc.round()));
     t->set_signature(std::string(s.begin(), s.end()));
     SendToAll(index, Serialize(m));
+  }
+
+  // A Byzantine validator absent from the newest epoch's set (removed, or planned to join later)
+  // signs messages of that epoch with its own key in the name of members: a timeout, a vote and
+  // a re-signed proposal. Honest nodes must refuse every one.
+  void Forge(uint32_t index) {
+    Node& node = nodes_[index];
+    const uint64_t epoch = newest_epoch_;
+    const PlannedEpoch* planned = Planned(epoch);
+    if (!node.up || planned == nullptr || InPlannedSet(epoch, node.key_index)) return;
+    const consensus::ValidatorSet set = consensus::ValidatorSet::FromProto(planned->proto).value();
+    const uint32_t victim = static_cast<uint32_t>(rng_.Below(set.size()));
+    const uint64_t round = max_round_[epoch] + rng_.Range(0, 2);
+    auto sign = [&](std::string_view domain, const Bytes& bytes) {
+      const Signature s = node.signer->Sign(domain, kChainId, bytes);
+      return std::string(s.begin(), s.end());
+    };
+    v1::QuorumCert high_qc;
+    auto remembered = node.seen_qcs.lower_bound({epoch + 1, 0});
+    if (remembered != node.seen_qcs.begin() && std::prev(remembered)->first.first == epoch) {
+      high_qc = std::prev(remembered)->second;
+    } else {
+      high_qc.set_epoch(epoch);
+      high_qc.set_height(epoch == kGenesisEpoch ? 0 : history_->change_heights()[epoch - kGenesisEpoch - 1]);
+      high_qc.set_block_id(Str(epoch == kGenesisEpoch ? genesis_.root_id : committed_.at(high_qc.height())));
+    }
+    v1::ConsensusMessage timeout;
+    timeout.set_version(consensus::kVersion);
+    v1::Timeout* t = timeout.mutable_timeout();
+    t->set_epoch(epoch);
+    t->set_round(std::max(round, high_qc.round() + 1));
+    *t->mutable_high_qc() = high_qc;
+    t->set_sender(victim);
+    t->set_signature(sign(consensus::kTimeoutDomain, consensus::TimeoutSignBytes(epoch, t->round(), high_qc.round())));
+    SendToAll(index, Serialize(timeout), true);
+    if (high_qc.round() == 0) return;
+    // A vote for the remembered QC's block, and a proposal on it, both signed with our key.
+    const BlockId block_id = ledger::HashFromBytes(AsBytes(high_qc.block_id())).value();
+    const BlockId parent_id = ledger::HashFromBytes(AsBytes(high_qc.parent_id())).value();
+    v1::ConsensusMessage vote;
+    vote.set_version(consensus::kVersion);
+    v1::Vote* v = vote.mutable_vote();
+    v->set_epoch(epoch);
+    v->set_round(high_qc.round());
+    v->set_height(high_qc.height());
+    v->set_block_id(high_qc.block_id());
+    v->set_parent_id(high_qc.parent_id());
+    v->set_parent_round(high_qc.parent_round());
+    v->set_voter(victim);
+    v->set_vote_signature(sign(consensus::kVoteDomain, consensus::VoteSignBytes(epoch, high_qc.round(), high_qc.height(),
+                                                                                block_id, parent_id,
+                                                                                high_qc.parent_round())));
+    SendToKey(index, set.key(set.LeaderOf(high_qc.round() + 1)), Serialize(vote), true);
+    v1::ConsensusMessage proposal;
+    proposal.set_version(consensus::kVersion);
+    v1::ConsensusBlock* block = proposal.mutable_proposal()->mutable_block();
+    block->set_version(consensus::kVersion);
+    block->set_epoch(epoch);
+    block->set_round(high_qc.round() + 1);
+    block->set_height(high_qc.height() + 1);
+    block->set_parent_id(high_qc.block_id());
+    block->set_proposer(set.LeaderOf(block->round()));
+    SetPayload(block, RandomPayload(index, block->round()));
+    *block->mutable_justify() = high_qc;
+    const BlockId id = consensus::BlockIdOf(kChainId, *block).value();
+    proposal.mutable_proposal()->set_signature(
+        sign(consensus::kProposalDomain, consensus::ProposalSignBytes(epoch, block->round(), id)));
+    SendToAll(index, Serialize(proposal), true);
   }
 
   const SimOptions options_;
   Rng rng_;
   Profile profile_;
-  std::vector<bool> byzantine_;
+  std::vector<bool> byzantine_;  // by key index
   std::vector<PublicKey> keys_;
+  std::vector<std::array<uint8_t, 32>> seeds_;
+  std::map<PublicKey, uint32_t> key_index_;
   FastVerifier fast_;
   consensus::Ed25519Verifier ed25519_;
   const consensus::Verifier* inner_verifier_ = nullptr;
   std::unique_ptr<consensus::CachingVerifier> verifier_;
-  std::unique_ptr<consensus::ValidatorSet> set_;
-  consensus::EpochInfo epoch_;
+  std::vector<PlannedEpoch> plan_;  // plan_[i] is epoch kGenesisEpoch + i
+  consensus::EpochInfo genesis_;
+  // The committed validator-set changes, as honest nodes agree on them.
+  std::unique_ptr<consensus::ValidatorSetHistory> history_;
   std::vector<Node> nodes_;
   std::priority_queue<Event, std::vector<Event>, Later> queue_;
   uint64_t next_seq_ = 0;
@@ -881,8 +1262,11 @@ class Simulation {
   bool done_ = false;
   uint64_t heal_time_ = 0;
   uint64_t heal_height_ = 0;
+  uint64_t heal_epoch_ = kGenesisEpoch;
   uint64_t heal_round_ = 0;
-  std::map<uint64_t, BlockId> committed_;  // height -> block, over honest nodes
+  uint64_t newest_epoch_ = kGenesisEpoch;     // the newest epoch any honest node entered
+  std::map<uint64_t, uint64_t> max_round_;    // epoch -> highest round an honest node entered
+  std::map<uint64_t, BlockId> committed_;     // height -> block, over honest nodes
   SimResult result_;
 };
 

@@ -87,6 +87,42 @@ TEST(BlockIdTest, EveryFieldCounts) {
   EXPECT_EQ(base, ComputeBlockId(kChain, 1, 5, 3, H(1), 2, H(2)));
 }
 
+TEST(BlockIdTest, BindsTheNextValidatorSetButNotCommuneNames) {
+  const BlockId base = ComputeBlockId(kChain, 1, 5, 3, H(1), 2, H(2));
+  EXPECT_EQ(base, ComputeBlockId(kChain, 1, 5, 3, H(1), 2, H(2), std::nullopt));  // old ids unchanged
+  const BlockId with = ComputeBlockId(kChain, 1, 5, 3, H(1), 2, H(2), H(7));
+  EXPECT_NE(base, with);
+  EXPECT_NE(with, ComputeBlockId(kChain, 1, 5, 3, H(1), 2, H(2), H(8)));
+
+  v1::ConsensusBlock block;
+  block.set_epoch(1);
+  block.set_round(5);
+  block.set_height(3);
+  block.set_parent_id(Str(H(1)));
+  block.set_proposer(2);
+  block.set_payload_hash(Str(H(2)));
+  EXPECT_EQ(BlockIdOf(kChain, block).value(), base);
+  *block.mutable_next_validator_set() = MakeSetProto(5);
+  const Hash set_hash = ValidatorSet::FromProto(MakeSetProto(5))->hash();
+  EXPECT_EQ(BlockIdOf(kChain, block).value(), ComputeBlockId(kChain, 1, 5, 3, H(1), 2, H(2), set_hash));
+  v1::ConsensusBlock renamed = block;
+  renamed.mutable_next_validator_set()->mutable_validators(0)->set_commune("elsewhere");
+  EXPECT_EQ(BlockIdOf(kChain, renamed).value(), BlockIdOf(kChain, block).value());
+  v1::ConsensusBlock repowered = block;
+  repowered.mutable_next_validator_set()->mutable_validators(0)->set_power(3);
+  EXPECT_NE(BlockIdOf(kChain, repowered).value(), BlockIdOf(kChain, block).value());
+
+  v1::ConsensusBlock bad = block;
+  bad.mutable_next_validator_set()->mutable_validators(1)->set_power(0);
+  EXPECT_EQ(BlockIdOf(kChain, bad).status().code(), "BAD_VALIDATOR_SET");
+  bad = block;
+  bad.set_parent_id("short");
+  EXPECT_EQ(BlockIdOf(kChain, bad).status().code(), "BAD_BLOCK");
+  bad = block;
+  bad.clear_payload_hash();
+  EXPECT_EQ(BlockIdOf(kChain, bad).status().code(), "BAD_BLOCK");
+}
+
 class QcTest : public ::testing::Test {
  protected:
   const ValidatorSet set_ = MakeSet(4);
@@ -147,6 +183,92 @@ TEST_F(QcTest, Rejections) {
   v1::QuorumCert no_commit = MakeQc(set_, 1, 6, 4, H(1), H(2), 3, 3);
   no_commit.mutable_signatures(0)->set_commit_signature(good.signatures(0).commit_signature());
   EXPECT_EQ(code(no_commit), "BAD_QC");
+}
+
+// A QC whose parent is a payload-free block above a block carrying a change: its commit
+// signatures certify that block (H(3), height 2, round 3), named in the QC.
+v1::QuorumCert ExplicitTargetQc(const ValidatorSet& set, uint32_t signers) {
+  v1::QuorumCert qc;
+  qc.set_epoch(1);
+  qc.set_round(6);
+  qc.set_height(4);
+  qc.set_block_id(Str(H(1)));
+  qc.set_parent_id(Str(H(2)));
+  qc.set_parent_round(5);
+  qc.set_commit_block_id(Str(H(3)));
+  qc.set_commit_height(2);
+  qc.set_commit_round(3);
+  testing::SignQc(qc, set, {0, 1, 2, 3}, signers);
+  return qc;
+}
+
+TEST_F(QcTest, CommitTargetIsTheParentOrTheNamedBlock) {
+  const v1::QuorumCert plain = MakeQc(set_, 1, 6, 4, H(1), H(2), 5, 3);
+  std::optional<CommitTarget> parent = QcCommitTarget(plain);
+  ASSERT_TRUE(parent.has_value());
+  EXPECT_EQ(parent->id, H(2));
+  EXPECT_EQ(parent->height, 3u);
+  EXPECT_EQ(parent->round, 5u);
+  EXPECT_FALSE(QcCommitTarget(MakeQc(set_, 1, 6, 4, H(1), H(2), 3, 3)).has_value());  // no commit
+
+  const v1::QuorumCert named = ExplicitTargetQc(set_, 3);
+  std::optional<CommitTarget> target = QcCommitTarget(named);
+  ASSERT_TRUE(target.has_value());
+  EXPECT_EQ(target->id, H(3));
+  EXPECT_EQ(target->height, 2u);
+  EXPECT_EQ(target->round, 3u);
+  EXPECT_TRUE(VerifyQuorumCert(named, 1, set_, kChain, verifier_).ok());
+  const v1::CommitCertificate cert = CommitCertificateFromQc(named, set_, kChain);
+  EXPECT_EQ(cert.height(), 2u);
+  EXPECT_EQ(cert.round(), 3u);
+  EXPECT_EQ(cert.block_hash(), Str(H(3)));
+  EXPECT_TRUE(VerifyCommitCertificate(cert, MakeSetProto(4), kChain).ok());
+}
+
+TEST_F(QcTest, CommitTargetRejections) {
+  auto code = [&](const v1::QuorumCert& qc) { return VerifyQuorumCert(qc, 1, set_, kChain, verifier_).code(); };
+  const v1::QuorumCert good = ExplicitTargetQc(set_, 3);
+  v1::QuorumCert qc = good;
+  qc.set_commit_height(3);  // the parent's height: the parent is never named
+  EXPECT_EQ(code(qc), "BAD_QC");
+  qc = good;
+  qc.set_commit_height(0);
+  EXPECT_EQ(code(qc), "BAD_QC");
+  qc = good;
+  qc.set_commit_round(5);  // not below the parent's round
+  EXPECT_EQ(code(qc), "BAD_QC");
+  qc = good;
+  qc.set_commit_round(0);
+  EXPECT_EQ(code(qc), "BAD_QC");
+  qc = good;
+  qc.set_commit_block_id("short");
+  EXPECT_EQ(code(qc), "BAD_QC");
+  qc = good;
+  qc.clear_commit_block_id();  // numbers without a block
+  EXPECT_EQ(code(qc), "BAD_QC");
+  qc = good;
+  qc.set_commit_block_id(Str(H(4)));  // signatures certify H(3)
+  EXPECT_EQ(code(qc), "BAD_SIGNATURE");
+  qc = good;
+  qc.set_commit_round(2);
+  EXPECT_EQ(code(qc), "BAD_SIGNATURE");
+  // Signatures over the parent do not certify a named block, nor the reverse.
+  qc = MakeQc(set_, 1, 6, 4, H(1), H(2), 5, 3);
+  qc.set_commit_block_id(Str(H(3)));
+  qc.set_commit_height(2);
+  qc.set_commit_round(3);
+  EXPECT_EQ(code(qc), "BAD_SIGNATURE");
+  qc = good;
+  qc.clear_commit_block_id();
+  qc.clear_commit_height();
+  qc.clear_commit_round();
+  EXPECT_EQ(code(qc), "BAD_SIGNATURE");
+  // A named target on a QC that commits nothing.
+  qc = MakeQc(set_, 1, 6, 4, H(1), H(2), 3, 3);
+  qc.set_commit_block_id(Str(H(3)));
+  qc.set_commit_height(2);
+  qc.set_commit_round(2);
+  EXPECT_EQ(code(qc), "BAD_QC");
 }
 
 TEST_F(QcTest, TimeoutCertificate) {
