@@ -362,7 +362,7 @@ class Evaluator {
   const LawHost* host_;
   const RunOptions& options_;
   uint64_t fuel_;
-  static constexpr size_t kInlineSlots = 16;
+  static constexpr size_t kInlineSlots = 8;
   std::array<Value, kInlineSlots> inline_frame_;
   std::vector<Value> spilled_;
   Value* frame_ = inline_frame_.data();
@@ -404,16 +404,20 @@ std::string Citation(const Module& module, const std::string& section) {
 }
 
 std::string DescribeEffect(const Effect& e) {
+  std::string out;
+  out.reserve(64 + e.member.size() + e.reason.size() + e.citation.size());
   switch (e.kind) {
     case Effect::Kind::kIssue:
-      return "issue " + std::string(VoucherClassName(e.voucher_class)) + " " +
-             FormatValue(*Type::Of(Base::kCredits), Value::Number(e.amount)) + " to @" + e.member + " because " + e.reason +
-             " (" + e.citation + ")";
-    case Effect::Kind::kReject: return "reject because " + e.reason + " (" + e.citation + ")";
+      out.append("issue ").append(VoucherClassName(e.voucher_class)).append(" ");
+      out.append(FormatValue(*Type::Of(Base::kCredits), Value::Number(e.amount)));
+      out.append(" to @").append(e.member).append(" because ").append(e.reason);
+      break;
+    case Effect::Kind::kReject: out.append("reject because ").append(e.reason); break;
     case Effect::Kind::kRecord:
-      return "record " + e.figure + " = " + FormatValue(*e.figure_type, e.figure_value) + " (" + e.citation + ")";
+      out.append("record ").append(e.figure).append(" = ").append(FormatValue(*e.figure_type, e.figure_value));
+      break;
   }
-  return "";
+  return out.append(" (").append(e.citation).append(")");
 }
 
 }  // namespace gongshe::contracts

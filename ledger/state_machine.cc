@@ -424,7 +424,7 @@ class TxApplier::LawEngine {
   Status RunTxHook(Hook hook, std::span<const Value> args, LawRuns& runs, std::vector<Acted>& acted) {
     GS_ASSERT(acted.empty());
     for (const contracts::Law* law : context_.laws->OnHook(hook)) {
-      Result<contracts::Outcome> out = Run(*law, hook, args, /*explain=*/false, runs);
+      Result<contracts::Outcome> out = Run(*law, hook, args, runs);
       if (!out.ok()) return Status{out.status().code(), law->title() + ": " + out.status().message()};
       if (out->effects.empty()) continue;
       const contracts::Effect& last = out->effects.back();
@@ -451,7 +451,7 @@ class TxApplier::LawEngine {
     };
     std::vector<Pending> pending;
     for (const contracts::Law* law : context_.laws->OnHook(hook)) {
-      Result<contracts::Outcome> out = Run(*law, hook, args, /*explain=*/true, runs);
+      Result<contracts::Outcome> out = Run(*law, hook, args, runs);
       if (!out.ok() || out->effects.empty()) continue;
       v1::LawRun& run = *runs.Mutable(runs.size() - 1);
       const contracts::Effect& last = out->effects.back();
@@ -491,18 +491,14 @@ class TxApplier::LawEngine {
     return Credit(member, voucher_class, amount, *expiry);
   }
 
-  const LedgerHost& host() const { return host_; }
-
  private:
   // Runs one law. Keeps its run in `runs` when it had effects or failed; a run that issued or
-  // rejected keeps its trace, computed by running it again with explanations when `explain`
-  // was off (same law, arguments and state: the same effects).
-  Result<contracts::Outcome> Run(const contracts::Law& law, Hook hook, std::span<const Value> args, bool explain,
-                                 LawRuns& runs) {
+  // rejected keeps its trace, computed by running it again with explanations (same law, arguments
+  // and state: the same effects), so that the many runs that do nothing build no trace.
+  Result<contracts::Outcome> Run(const contracts::Law& law, Hook hook, std::span<const Value> args, LawRuns& runs) {
     contracts::RunOptions options;
     options.today = context_.today;
     options.fuel = context_.laws->params().fuel_per_run();
-    options.explain = explain;
     Result<contracts::Outcome> out = law.Run(hook, args, host_, options);
     if (!out.ok()) {
       v1::LawRun* run = NewRun(law, hook, runs);
@@ -512,7 +508,7 @@ class TxApplier::LawEngine {
     }
     if (out->effects.empty()) return out;
     const bool acts = IssuesOrRejects(*out);
-    if (acts && !explain) {
+    if (acts) {
       options.explain = true;
       Result<contracts::Outcome> explained = law.Run(hook, args, host_, options);
       GS_ASSERT(explained.ok() && explained->effects.size() == out->effects.size());
@@ -537,7 +533,8 @@ class TxApplier::LawEngine {
   static v1::LawRun* NewRun(const contracts::Law& law, Hook hook, LawRuns& runs) {
     v1::LawRun* run = runs.Add();
     run->set_law(law.title());
-    run->set_hook(std::string(contracts::HookName(hook)));
+    const std::string_view hook_name = contracts::HookName(hook);
+    run->set_hook(hook_name.data(), hook_name.size());
     return run;
   }
 
