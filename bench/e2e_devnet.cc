@@ -7,6 +7,7 @@
 //
 //   gongshe_e2e_devnet [--validators 4] [--threads 16] [--inflight 4000] [--batch 16] [--warmup-s 3]
 //                      [--full-s 20] [--half-s 20] [--workplaces 64] [--members 64] [--keep]
+//                      [--log-level debug]   (with --keep: node logs with each block's timings)
 //
 // Phases: (1) write a network (real 7-day weeks, so no week closes under the run) and pre-sign
 // the full-load transactions; measure the verification rate on one thread. (2) Start the nodes;
@@ -121,6 +122,7 @@ struct Options {
   uint32_t workplaces = 64;  // per commune: the signers of the measured transactions
   uint32_t members = 64;     // per commune
   bool keep = false;         // keep the network's folder (node logs) after a successful run
+  std::string log_level;     // the nodes' log level (config.toml); empty: as written by init
 };
 
 std::optional<Options> ParseOptions(int argc, char** argv) {
@@ -141,6 +143,10 @@ std::optional<Options> ParseOptions(int argc, char** argv) {
       options.keep = true;
       continue;
     }
+    if (arg == "--log-level" && i + 1 < argc) {
+      options.log_level = argv[++i];
+      continue;
+    }
     const Flag* flag = nullptr;
     for (const Flag& f : flags) {
       if (arg == f.name) flag = &f;
@@ -154,6 +160,18 @@ std::optional<Options> ParseOptions(int argc, char** argv) {
   // Every submitter thread owns at least one signer.
   if (options.workplaces * options.validators < options.threads) return std::nullopt;
   return options;
+}
+
+// Rewrites every node's config with `level` (checked like any config value).
+Status SetLogLevel(const node::Network& network, const std::string& level) {
+  for (const node::NetworkNode& n : network.nodes) {
+    Result<node::NodeConfig> config = node::LoadNodeConfig(n.home);
+    if (!config.ok()) return config.status();
+    config->log_level = level;
+    if (Status written = node::WriteNodeConfig(*config); !written.ok()) return written;
+    if (Result<node::NodeConfig> check = node::LoadNodeConfig(n.home); !check.ok()) return check.status();
+  }
+  return Status::Ok();
 }
 
 // --- The machine -----------------------------------------------------------------------------
@@ -1015,6 +1033,13 @@ int Run(const Options& options) {
     Log("init: " + network.status().ToString());
     return 1;
   }
+  if (!options.log_level.empty()) {
+    const Status set = SetLogLevel(*network, options.log_level);
+    if (!set.ok()) {
+      Log("--log-level: " + set.ToString());
+      return 1;
+    }
+  }
 
   Workload work(*network, options);
   // Enough for the full load at the bound's rate (the most the network can verify), measured on
@@ -1095,7 +1120,7 @@ int main(int argc, char** argv) {
   if (!options) {
     std::fprintf(stderr,
                  "usage: %s [--validators 1..16] [--threads 1..256] [--inflight N] [--batch 1..1000] [--warmup-s S] [--full-s S] "
-                 "[--half-s S] [--workplaces N] [--members N] [--keep]\n"
+                 "[--half-s S] [--workplaces N] [--members N] [--keep] [--log-level L]\n"
                  "(workplaces x validators must be at least threads)\n",
                  argv[0]);
     return 2;
