@@ -28,10 +28,7 @@
 //
 // Prints one JSON object on stdout; progress and one readable line per figure on stderr.
 
-#include <arpa/inet.h>
-#include <netinet/in.h>
 #include <signal.h>
-#include <sys/socket.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -49,7 +46,6 @@
 #include <memory>
 #include <mutex>
 #include <optional>
-#include <random>
 #include <sstream>
 #include <string>
 #include <thread>
@@ -198,32 +194,6 @@ double CpuSeconds(pid_t pid) {
     if (index == 15) stime = std::strtoull(field.c_str(), nullptr, 10);
   }
   return static_cast<double>(utime + stime) / static_cast<double>(::sysconf(_SC_CLK_TCK));
-}
-
-// True when every port in [base, base + count) can be bound on 127.0.0.1 now.
-bool PortsFree(uint32_t base, uint32_t count) {
-  for (uint32_t port = base; port < base + count; ++port) {
-    const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-    if (fd < 0) return false;
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    addr.sin_port = htons(static_cast<uint16_t>(port));
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    const bool ok = ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0;
-    ::close(fd);
-    if (!ok) return false;
-  }
-  return true;
-}
-
-// A base port with 2n free ports above it, away from the default devnet and the tests' ports.
-std::optional<uint32_t> FreeBasePort(uint32_t nodes) {
-  std::mt19937 random(static_cast<uint32_t>(::getpid()) ^ static_cast<uint32_t>(NowNs()));
-  for (int attempt = 0; attempt < 200; ++attempt) {
-    const uint32_t base = 40000 + (random() % 2000) * 8;
-    if (PortsFree(base, 2 * nodes)) return base;
-  }
-  return std::nullopt;
 }
 
 // --- Transactions ----------------------------------------------------------------------------
@@ -1017,7 +987,8 @@ int Run(const Options& options) {
     Log("cannot create a temporary folder: " + std::string(std::strerror(errno)));
     return 1;
   }
-  std::optional<uint32_t> base_port = FreeBasePort(options.validators);
+  // Away from the default devnet and the tests' ports.
+  std::optional<uint32_t> base_port = node::FindFreeBasePort(options.validators, 40000, 2000);
   if (!base_port) {
     Log("no free ports on 127.0.0.1");
     std::filesystem::remove(dir);

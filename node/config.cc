@@ -50,7 +50,7 @@ constexpr std::array<std::string_view, 5> kLogLevels = {"trace", "debug", "info"
 Status ConfigError(std::string message) { return {"CONFIG", std::move(message)}; }
 
 Status IoError(const std::string& what, const std::string& path, int err) {
-  return {"IO", what + " " + path + ": " + std::strerror(err)};
+  return {"IO_ERROR", what + " " + path + ": " + std::strerror(err)};
 }
 
 // Checks of single values. Each returns why `value` is refused, or an empty string.

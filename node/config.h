@@ -66,7 +66,7 @@ inline constexpr size_t kMaxConfigBytes = 1 << 20;
 Result<NodeConfig> LoadNodeConfig(const std::string& home);
 
 // Writes `config` as `config.home`/config.toml (atomically; the folder must exist). Refuses
-// (CONFIG) a config that LoadNodeConfig would refuse; IO when the file cannot be written.
+// (CONFIG) a config that LoadNodeConfig would refuse; IO_ERROR when the file cannot be written.
 Status WriteNodeConfig(const NodeConfig& config);
 
 // "host:port", the host a DNS name, an IPv4 literal or an IPv6 literal in brackets; port 1-65535.
@@ -74,7 +74,7 @@ Result<HostPort> ParseHostPort(std::string_view text);
 std::string FormatHostPort(const HostPort& address);
 
 // Shared with `gongshe init`: writes a temp file in the same folder, syncs it, renames it over
-// `path` and syncs the folder (code IO on failure).
+// `path` and syncs the folder (code IO_ERROR on failure).
 Status WriteFileAtomic(const std::string& path, std::string_view contents, uint32_t mode);
 
 }  // namespace gongshe::node

@@ -1,10 +1,13 @@
 #include "node/devnet.h"
 
 
+#include <arpa/inet.h>
 #include <fcntl.h>
+#include <netinet/in.h>
 #include <httplib.h>
 #include <signal.h>
 #include <spawn.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -16,6 +19,7 @@
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
+#include <random>
 #include <thread>
 
 #include "common/file.h"
@@ -61,13 +65,13 @@ ledger::PublicKey KeyOf(const std::string& raw) {
 
 Status MakeFolder(const std::string& path, mode_t mode) {
   if (::mkdir(path.c_str(), mode) == 0 || errno == EEXIST) return Status::Ok();
-  return {"IO", "cannot create folder " + path + ": " + std::strerror(errno)};
+  return {"IO_ERROR", "cannot create folder " + path + ": " + std::strerror(errno)};
 }
 
 Status MakeFolders(const std::string& path) {
   std::error_code ec;
   fs::create_directories(path, ec);
-  if (ec) return {"IO", "cannot create folder " + path + ": " + ec.message()};
+  if (ec) return {"IO_ERROR", "cannot create folder " + path + ": " + ec.message()};
   return Status::Ok();
 }
 
@@ -174,7 +178,7 @@ Status ClearTarget(const std::string& dir, uint32_t validators, bool force) {
   }
   for (const std::string& path : taken) {
     fs::remove_all(path, ec);
-    if (ec) return {"IO", "cannot remove " + path + ": " + ec.message()};
+    if (ec) return {"IO_ERROR", "cannot remove " + path + ": " + ec.message()};
   }
   return Status::Ok();
 }
@@ -219,6 +223,33 @@ Network NetworkOf(const std::string& dir, const ledger::GenesisDoc& doc) {
 }
 
 }  // namespace
+
+bool LoopbackPortsFree(uint32_t base, uint32_t count) {
+  for (uint32_t port = base; port < base + count; ++port) {
+    if (port > 65535) return false;
+    const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+    if (fd < 0) return false;
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_port = htons(static_cast<uint16_t>(port));
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    const bool ok = ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0;
+    ::close(fd);
+    if (!ok) return false;
+  }
+  return true;
+}
+
+std::optional<uint32_t> FindFreeBasePort(uint32_t nodes, uint32_t lowest, uint32_t slots) {
+  GS_ASSERT(slots > 0);
+  std::mt19937 random(static_cast<uint32_t>(::getpid()) ^
+                      static_cast<uint32_t>(std::chrono::steady_clock::now().time_since_epoch().count()));
+  for (int attempt = 0; attempt < 200; ++attempt) {
+    const uint32_t base = lowest + (random() % slots) * 8;
+    if (LoopbackPortsFree(base, 2 * nodes)) return base;
+  }
+  return std::nullopt;
+}
 
 Result<Network> InitNetwork(const InitOptions& options) {
   GS_RETURN_IF_ERROR(CheckOptions(options));

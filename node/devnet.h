@@ -28,6 +28,14 @@ namespace gongshe::node {
 inline constexpr uint32_t kMaxInitValidators = 64;
 inline constexpr uint32_t kDefaultBasePort = 26600;
 
+// True when every port in [base, base + count) can be bound on 127.0.0.1 now.
+bool LoopbackPortsFree(uint32_t base, uint32_t count);
+
+// A base port for `nodes` validators (2 * nodes free ports from it), picked at random among
+// lowest, lowest + 8, ..., lowest + 8 * (slots - 1) so that concurrent test and bench runs rarely
+// collide; nullopt when 200 picks found none free.
+std::optional<uint32_t> FindFreeBasePort(uint32_t nodes, uint32_t lowest, uint32_t slots);
+
 // The calendar of a network. A devnet's weeks and epochs are short so that a demo crosses both
 // kinds of boundary (weekly law hooks, voucher expiry) in under a minute.
 inline constexpr int64_t kWeekMs = 7 * 24 * 3600 * 1000LL;
@@ -75,7 +83,7 @@ struct Network {
 // holds a genesis.json or one of the home folders to write, unless `force`, which deletes the
 // genesis, those homes and any further DIR/node{i} with a config.toml (the rest of a larger network
 // being replaced). Errors: INIT (bad options, a law that does not load or fails its own tests),
-// EXISTS, IO, KEY_FILE_*.
+// EXISTS, IO_ERROR, KEY_FILE_*.
 Result<Network> InitNetwork(const InitOptions& options);
 
 // Reads back a network written by InitNetwork: the genesis, each validator's config, and checks

@@ -290,7 +290,7 @@ TEST_F(ConfigTest, WriteRefusesWhatLoadWouldRefuse) {
   EXPECT_EQ(WriteNodeConfig(no_home).code(), "CONFIG");
   NodeConfig missing_folder;
   missing_folder.home = home_ + "/does/not/exist";
-  EXPECT_EQ(WriteNodeConfig(missing_folder).code(), "IO");
+  EXPECT_EQ(WriteNodeConfig(missing_folder).code(), "IO_ERROR");
 }
 
 TEST_F(ConfigTest, WrittenFileIsReadableByOthersAndCommented) {

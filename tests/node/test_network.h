@@ -4,16 +4,12 @@
 // network is destroyed), with one API client per node and a transaction load that survives nodes
 // going down (it resubmits what does not commit).
 
-#include <arpa/inet.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
 #include <unistd.h>
 
 #include <chrono>
 #include <filesystem>
 #include <map>
 #include <memory>
-#include <random>
 #include <string>
 #include <thread>
 #include <vector>
@@ -28,30 +24,11 @@ namespace gongshe::node::testing {
 using namespace std::chrono_literals;
 using Clock = std::chrono::steady_clock;
 
-// True when every port in [base, base + count) can be bound on 127.0.0.1 now.
-inline bool PortsFree(uint32_t base, uint32_t count) {
-  for (uint32_t port = base; port < base + count; ++port) {
-    const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    addr.sin_port = htons(static_cast<uint16_t>(port));
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    const bool ok = ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0;
-    ::close(fd);
-    if (!ok) return false;
-  }
-  return true;
-}
-
-// A base port with 2n free ports above it, away from the default devnet ports.
+// A base port with 2n free ports above it, away from the default devnet and the bench's ports.
 inline uint32_t FreeBasePort(uint32_t nodes) {
-  std::mt19937 random(static_cast<uint32_t>(::getpid()) ^ static_cast<uint32_t>(Clock::now().time_since_epoch().count()));
-  for (int attempt = 0; attempt < 200; ++attempt) {
-    const uint32_t base = 30000 + (random() % 3000) * 8;
-    if (PortsFree(base, 2 * nodes)) return base;
-  }
-  GS_ASSERT(false && "no free ports on 127.0.0.1");
-  return 0;
+  const std::optional<uint32_t> base = FindFreeBasePort(nodes, 30000, 3000);
+  GS_ASSERT(base.has_value() && "no free ports on 127.0.0.1");
+  return *base;
 }
 
 template <typename Pred>
