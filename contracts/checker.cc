@@ -63,6 +63,20 @@ class Checker {
     return Status::Ok();
   }
 
+  // Every type a module forms (declared, or of a list or record literal) stays within the bounds
+  // on one value (types.h), so no value can grow beyond them however values are combined.
+  Status CheckValueBounds(Pos pos, const Type& t) const {
+    if (NestingDepth(t) > kMaxValueDepth) {
+      return Error(pos, "lists and records nest at most " + std::to_string(kMaxValueDepth) + " deep, but " + TypeName(t) +
+                            " nests " + std::to_string(NestingDepth(t)));
+    }
+    if (MaxLeaves(t) > kMaxValueLeaves) {
+      return Error(pos, "a value holds at most " + std::to_string(kMaxValueLeaves) + " numbers, names or texts in all, but " +
+                            TypeName(t) + " could hold more");
+    }
+    return Status::Ok();
+  }
+
   // A constant of the expected type, evaluated.
   Result<Value> Constant(Expr& e, const Type& expected, const std::string& what) {
     Scope scope;
@@ -85,6 +99,7 @@ class Checker {
           return Error(p.pos, "the parameter '" + p.name + "' is already defined at line " + std::to_string(m.params[j].pos.line));
         }
       }
+      GS_RETURN_IF_ERROR(CheckValueBounds(p.pos, *p.type));
       for (size_t k = 0; k < p.values.size(); ++k) {
         ParamValue& v = p.values[k];
         if (k > 0 && p.values[k - 1].from_day && *v.from_day <= *p.values[k - 1].from_day) {
@@ -403,6 +418,7 @@ class Checker {
         WidenTo(*item, *element);
       }
       e.type = Type::ListOf(element, static_cast<uint32_t>(e.args.size()));
+      GS_RETURN_IF_ERROR(CheckValueBounds(e.pos, *e.type));
     }
     e.exec = Exec::kList;
     return FoldIfConstant(e);
@@ -419,6 +435,7 @@ class Checker {
     }
     if (fields.empty()) return Error(e.pos, "a record needs at least one field");
     e.type = Type::RecordOf(std::move(fields));
+    GS_RETURN_IF_ERROR(CheckValueBounds(e.pos, *e.type));
     e.exec = Exec::kRecord;
     return FoldIfConstant(e);
   }

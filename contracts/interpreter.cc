@@ -7,6 +7,9 @@ namespace gongshe::contracts {
 namespace {
 
 constexpr size_t kMaxFrameSlots = 256;
+// A value in the trace is written out up to this many bytes (then "…"): an explanation stays
+// readable and small whatever the values.
+constexpr size_t kMaxTraceValueBytes = 256;
 
 template <bool kMetered>
 class Evaluator {
@@ -52,18 +55,19 @@ class Evaluator {
     error_ = SourceError(code, m_.file, pos, message);
     return false;
   }
+  // Charged at every node: the check stays inline and the error's construction out of line.
   bool Charge(Pos pos, uint64_t units) {
     if constexpr (kMetered) {
-      if (fuel_ < units) {
-        return Fail("LAW_OUT_OF_FUEL", pos, "out of fuel: the run used its whole allowance of " + std::to_string(options_.fuel) +
-                                                " steps");
-      }
+      if (fuel_ < units) [[unlikely]] return OutOfFuel(pos);
       fuel_ -= units;
     } else {
       (void)pos;
       (void)units;
     }
     return true;
+  }
+  [[gnu::noinline, gnu::cold]] bool OutOfFuel(Pos pos) {
+    return Fail("LAW_OUT_OF_FUEL", pos, "out of fuel: the run used its whole allowance of " + std::to_string(options_.fuel) + " steps");
   }
   bool Overflow(const Expr& e) { return Fail("LAW_OVERFLOW", e.pos, "overflow: the result is too large to hold exactly"); }
 
@@ -91,7 +95,7 @@ class Evaluator {
     switch (s.kind) {
       case Stmt::Kind::kLet: {
         if (!Eval(*s.value, frame_[s.slot])) return false;
-        if (options_.explain) Trace(depth, "let " + s.name + " = " + s.source + " = " + FormatValue(*s.value->type, frame_[s.slot]));
+        if (options_.explain) Trace(depth, "let " + s.name + " = " + s.source + " = " + TraceValue(*s.value->type, frame_[s.slot]));
         return true;
       }
       case Stmt::Kind::kWhen: {
@@ -114,6 +118,9 @@ class Evaluator {
         e.figure = s.name;
         e.figure_type = s.value->type;
         if (!Eval(*s.value, e.figure_value)) return false;
+        if (FormatValue(*e.figure_type, e.figure_value, kMaxTextBytes).size() > kMaxTextBytes) {
+          return Fail("LAW_BAD_EFFECT", s.pos, "the figure '" + s.name + "' is longer than 1024 bytes when written out");
+        }
         return Emit(s.pos, std::move(e), depth);
       }
     }
@@ -155,13 +162,15 @@ class Evaluator {
       }
       Value v;
       if (!Eval(*part.expr, v)) return false;
-      out += FormatValue(*part.expr->type, v);
+      out += FormatValue(*part.expr->type, v, kMaxTextBytes);
       if (out.size() > kMaxTextBytes) return Fail("LAW_BAD_EFFECT", t.pos, "the reason is longer than 1024 bytes");
     }
     return true;
   }
 
   // --- trace ---
+  static std::string TraceValue(const Type& t, const Value& v) { return FormatValue(t, v, kMaxTraceValueBytes); }
+
   void Trace(int depth, std::string line) {
     if (out_.trace.size() >= kMaxTraceLines) return;
     if (out_.trace.size() + 1 == kMaxTraceLines) line = "(trace cut at " + std::to_string(kMaxTraceLines) + " lines)", depth = 0;
@@ -171,13 +180,13 @@ class Evaluator {
   void TraceRuleStart(const Rule& r, std::span<const Value> args) {
     std::string line = r.citation + ", on " + r.hook_name + " (" + m_.file + ":" + std::to_string(r.pos.line) + "):";
     for (size_t i = 0; i < args.size(); ++i) {
-      line += (i ? ", " : " ") + r.params[i].first + " = " + FormatValue(*r.params[i].second, args[i]);
+      line += (i ? ", " : " ") + r.params[i].first + " = " + TraceValue(*r.params[i].second, args[i]);
     }
     Trace(0, line);
     if (m_.params.empty()) return;
     std::string params = "with";
     for (size_t i = 0; i < m_.params.size(); ++i) {
-      params += (i ? ", " : " ") + m_.params[i].name + " = " + FormatValue(*m_.params[i].type, ParamValue(i));
+      params += (i ? ", " : " ") + m_.params[i].name + " = " + TraceValue(*m_.params[i].type, ParamValue(i));
     }
     Trace(1, params);
   }
@@ -258,7 +267,7 @@ class Evaluator {
       case Exec::kNe: r = a.number != b.number; break;
       case Exec::kEqDeep:
       case Exec::kNeDeep: {
-        if (!Charge(e.pos, Size(*e.args[0]->type, a))) return false;
+        if (!Charge(e.pos, Leaves(*e.args[0]->type, a))) return false;
         bool eq = ValuesEqual(*e.args[0]->type, a, b);
         r = e.exec == Exec::kEqDeep ? eq : !eq;
         break;
@@ -268,11 +277,6 @@ class Evaluator {
     if (!r) return Overflow(e);
     out = Value::Number(*r);
     return true;
-  }
-
-  static uint64_t Size(const Type& t, const Value& v) {
-    if (t.base == Base::kList || t.base == Base::kRecord) return v.list().size();
-    return 1;
   }
 
   bool EvalAggregate(const Expr& e, Value& out) {
@@ -307,6 +311,8 @@ class Evaluator {
     Value needle;
     if (!Eval(*e.args[0], needle)) return false;
     const Type& et = *list_expr.type->element;
+    // Each comparison walks at most the needle's scalars (items.size() is charged above).
+    if (!Charge(e.pos, items.size() * (std::max<uint64_t>(1, Leaves(et, needle)) - 1))) return false;
     bool found = false;
     for (const Value& v : items) found = found || ValuesEqual(et, needle, v);
     out = Value::Number(found);

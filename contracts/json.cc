@@ -124,12 +124,12 @@ class JsonReader {
       std::string key;
       GS_RETURN_IF_ERROR(String(key));
       for (const auto& f : v.fields) {
-        if (f.first == key) return Error("the key \"" + key + "\" appears twice");
+        if (f.key == key) return Error("the key \"" + key + "\" appears twice");
       }
       if (!Eat(':')) return Error("expected ':' after the key");
       if (v.fields.size() >= 1000) return Error("more than 1000 keys");
-      v.fields.emplace_back(std::move(key), Json());
-      GS_RETURN_IF_ERROR(Value(v.fields.back().second, depth + 1));
+      v.fields.push_back(JsonField{std::move(key), Json()});
+      GS_RETURN_IF_ERROR(Value(v.fields.back().value, depth + 1));
     } while (Eat(','));
     if (!Eat('}')) return Error("expected ',' or '}'");
     return Status::Ok();

@@ -5,7 +5,6 @@
 
 #include <string>
 #include <string_view>
-#include <utility>
 #include <vector>
 
 #include "common/status.h"
@@ -15,12 +14,21 @@ namespace gongshe::contracts {
 inline constexpr size_t kMaxJsonBytes = 64 * 1024;
 inline constexpr int kMaxJsonDepth = 16;
 
+struct JsonField;
+
 struct Json {
   enum class Kind : uint8_t { kNull, kBool, kNumber, kString, kArray, kObject };
   Kind kind = Kind::kNull;
   std::string text;  // kBool ("true"/"false"), kNumber (as written), kString (decoded)
   std::vector<Json> items;                           // kArray
-  std::vector<std::pair<std::string, Json>> fields;  // kObject, in input order
+  std::vector<JsonField> fields;  // kObject, in input order
+};
+
+// A named member of an object. (Not std::pair: a pair of an incomplete Json does not compile
+// with clang and libstdc++.)
+struct JsonField {
+  std::string key;
+  Json value;
 };
 
 // Code BAD_JSON with the byte offset on malformed input.

@@ -129,9 +129,9 @@ Result<std::string> LiteralText(const Json& j, int depth) {
     case Json::Kind::kObject: {
       std::string out = "{";
       for (size_t i = 0; i < j.fields.size(); ++i) {
-        Result<std::string> item = LiteralText(j.fields[i].second, depth + 1);
+        Result<std::string> item = LiteralText(j.fields[i].value, depth + 1);
         if (!item.ok()) return item.status();
-        out += (i ? ", " : "") + j.fields[i].first + ": " + *item;
+        out += (i ? ", " : "") + j.fields[i].key + ": " + *item;
       }
       return out + "}";
     }

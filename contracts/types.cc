@@ -1,6 +1,8 @@
 #include "contracts/types.h"
 
+#include <algorithm>
 #include <array>
+#include <cstdint>
 #include <cstdio>
 #include <limits>
 
@@ -178,7 +180,12 @@ const std::vector<Value>& Value::list() const {
   return *items;
 }
 
-std::string FormatValue(const Type& t, const Value& v) {
+std::string FormatValue(const Type& t, const Value& v) { return FormatValue(t, v, SIZE_MAX); }
+
+namespace {
+
+// The canonical form of a number, index, boolean, text, id or voucher class.
+std::string FormatScalar(const Type& t, const Value& v) {
   switch (t.base) {
     case Base::kCredits: return FormatScaled(v.number, kCreditScale) + " credits";
     case Base::kRate: return FormatScaled(v.number, kCreditScale) + " credits per hour";
@@ -193,25 +200,83 @@ std::string FormatValue(const Type& t, const Value& v) {
     case Base::kMember: return "@" + v.str();
     case Base::kCategory: return "#" + v.str();
     case Base::kVoucherClass: return std::string(VoucherClassName(static_cast<VoucherClass>(v.number)));
-    case Base::kList: {
-      std::string out = "[";
-      const std::vector<Value>& items = v.list();
-      for (size_t i = 0; i < items.size(); ++i) out += (i ? ", " : "") + FormatValue(*t.element, items[i]);
-      return out + "]";
-    }
-    case Base::kRecord: {
-      std::string out = "{";
-      const std::vector<Value>& items = v.list();
-      GS_ASSERT(items.size() == t.fields.size());
-      for (size_t i = 0; i < items.size(); ++i) {
-        out += (i ? ", " : "") + t.fields[i].first + ": " + FormatValue(*t.fields[i].second, items[i]);
-      }
-      return out + "}";
-    }
+    case Base::kList:
+    case Base::kRecord: break;
   }
   GS_ASSERT(false);
   return "";
 }
+
+// Appends the canonical form of `v`; stops walking once `out` holds more than `limit` bytes.
+void AppendValue(std::string& out, const Type& t, const Value& v, size_t limit) {
+  if (out.size() > limit) return;
+  switch (t.base) {
+    case Base::kList: {
+      out += '[';
+      const std::vector<Value>& items = v.list();
+      for (size_t i = 0; i < items.size() && out.size() <= limit; ++i) {
+        if (i) out += ", ";
+        AppendValue(out, *t.element, items[i], limit);
+      }
+      out += ']';
+      return;
+    }
+    case Base::kRecord: {
+      out += '{';
+      const std::vector<Value>& items = v.list();
+      GS_ASSERT(items.size() == t.fields.size());
+      for (size_t i = 0; i < items.size() && out.size() <= limit; ++i) {
+        if (i) out += ", ";
+        out.append(t.fields[i].first).append(": ");
+        AppendValue(out, *t.fields[i].second, items[i], limit);
+      }
+      out += '}';
+      return;
+    }
+    default: out += FormatScalar(t, v); return;
+  }
+}
+
+}  // namespace
+
+std::string FormatValue(const Type& t, const Value& v, size_t max_bytes) {
+  std::string out;
+  AppendValue(out, t, v, max_bytes);
+  if (out.size() <= max_bytes) return out;
+  size_t cut = max_bytes;
+  while (cut > 0 && (static_cast<unsigned char>(out[cut]) & 0xC0) == 0x80) --cut;  // not inside a UTF-8 sequence
+  out.resize(cut);
+  return out + "\u2026";
+}
+
+uint64_t MaxLeaves(const Type& t) {
+  constexpr uint64_t kOver = kMaxValueLeaves + 1;
+  switch (t.base) {
+    case Base::kList: return std::min<uint64_t>(kOver, uint64_t{t.list_cap} * MaxLeaves(*t.element));
+    case Base::kRecord: {
+      uint64_t total = 0;
+      for (const auto& field : t.fields) total = std::min<uint64_t>(kOver, total + MaxLeaves(*field.second));
+      return total;
+    }
+    default: return 1;
+  }
+}
+
+int NestingDepth(const Type& t) {
+  int deepest = 0;
+  if (t.base == Base::kList) deepest = NestingDepth(*t.element);
+  for (const auto& field : t.fields) deepest = std::max(deepest, NestingDepth(*field.second));
+  return t.base == Base::kList || t.base == Base::kRecord ? deepest + 1 : 0;
+}
+
+uint64_t Leaves(const Type& t, const Value& v) {
+  if (t.base != Base::kList && t.base != Base::kRecord) return 1;
+  const std::vector<Value>& items = v.list();
+  uint64_t total = 0;
+  for (size_t i = 0; i < items.size(); ++i) total += Leaves(t.base == Base::kList ? *t.element : *t.fields[i].second, items[i]);
+  return total;
+}
+
 
 bool ValuesEqual(const Type& t, const Value& a, const Value& b) {
   switch (t.base) {

@@ -29,6 +29,13 @@ inline constexpr int64_t kMinutesPerHour = 60;
 inline constexpr uint32_t kMaxListCap = 10'000;
 inline constexpr size_t kMaxTextBytes = 1024;
 inline constexpr size_t kMaxRecordFields = 32;
+// One value holds at most kMaxValueLeaves scalars in all (a list of T up to N holds N times what
+// a T holds; a record, the sum of its fields), and its lists and records nest at most
+// kMaxValueDepth deep. Without these, lists of lists built from one another ([a, a, a] of
+// [a, a, a] ...) grow exponentially with the source, and a single comparison or formatting
+// would not finish. The checker refuses any type beyond them.
+inline constexpr uint64_t kMaxValueLeaves = 10'000;
+inline constexpr int kMaxValueDepth = 8;
 
 enum class Base : uint8_t {
   kCredits,
@@ -92,7 +99,17 @@ struct Value {
 // The canonical rendering of a value, which is also a literal of the language that reads back
 // to the same value: "7.5 credits", "5h30min", "1.5", "week 3", "@alice", "#bread", "[#a, #b]".
 std::string FormatValue(const Type& t, const Value& v);
+// The same, cut after at most `max_bytes` bytes (at a UTF-8 boundary) and ended with "…" when
+// the whole is longer; the walk over the value stops there.
+std::string FormatValue(const Type& t, const Value& v, size_t max_bytes);
 bool ValuesEqual(const Type& t, const Value& a, const Value& b);
+
+// The most scalars a value of type `t` can hold (saturating at kMaxValueLeaves + 1), and how
+// deep its lists and records nest (a scalar is 0 deep).
+uint64_t MaxLeaves(const Type& t);
+int NestingDepth(const Type& t);
+// The scalars that `v` holds (an empty list holds none; a scalar is one).
+uint64_t Leaves(const Type& t, const Value& v);
 
 // Exact arithmetic. Each returns nullopt on overflow (or a zero divisor for the divisions).
 std::optional<int64_t> CheckedAdd(int64_t a, int64_t b);

@@ -8,7 +8,7 @@ packages=(
   librocksdb-dev libsodium-dev libssl-dev libasio-dev libprotobuf-dev protobuf-compiler
   libeigen3-dev libcli11-dev libgtest-dev libgmock-dev libbenchmark-dev
   libcpp-httplib-dev libspdlog-dev libtomlplusplus-dev
-  python3-scipy
+  python3-scipy lua5.4
 )
 
 missing=()

@@ -324,6 +324,83 @@ TEST(RunAborts, NonPositiveIssueAndMissingPlanAreErrors) {
   EXPECT_EQ(noplan.status().ToString(), "LAW_NO_PLAN: t.law:5:13: there is no plan for epoch 1; check plan_exists first");
 }
 
+// --- bounds on one value (found by fuzzing: lists built from lists grew exponentially) ---
+
+std::string NestedLists(int levels) {
+  std::string src = "law t version 1\non epoch_closed(citizen: member, epoch: epoch)\n  let a0 = [1, 2, 3, 4, 5, 6, 7, 8]\n";
+  for (int i = 1; i <= levels; ++i) {
+    std::string prev = "a" + std::to_string(i - 1);
+    src += "  let a" + std::to_string(i) + " = [" + prev + ", " + prev + ", " + prev + ", " + prev + ", " + prev + ", " + prev +
+           ", " + prev + ", " + prev + "]\n";
+  }
+  return src + "  record r = a0 in a1\n";
+}
+
+TEST(ValueBounds, TypesThatCouldHoldTooMuchAreRefused) {
+  EXPECT_TRUE(Law::Load("t.law", NestedLists(3)).ok());  // 8^4 = 4096 numbers
+  Result<std::shared_ptr<const Law>> big = Law::Load("t.law", NestedLists(8));
+  ASSERT_FALSE(big.ok());
+  EXPECT_EQ(big.status().ToString(),
+            "LAW_TYPE: t.law:7:12: a value holds at most 10000 numbers, names or texts in all, but list of list of list of "
+            "list of list of count up to 8 up to 8 up to 8 up to 8 up to 8 could hold more");
+  struct Case {
+    const char* source;
+    const char* error;
+  };
+  const Case cases[] = {
+      {"law t version 1\nparam p : list of list of count up to 1000 up to 11 = []\non epoch_closed(citizen: member, epoch: epoch)\n  let a = p",
+       "LAW_TYPE: t.law:2:1: a value holds at most 10000 numbers, names or texts in all, but list of list of count up to 1000 up to 11 could hold more"},
+      {"law t version 1\non epoch_closed(citizen: member, epoch: epoch)\n  let a0 = [1]\n  let a1 = [a0]\n  let a2 = [a1]\n"
+       "  let a3 = [a2]\n  let a4 = [a3]\n  let a5 = [a4]\n  let a6 = [a5]\n  let a7 = [a6]\n  let a8 = [a7]\n",
+       "LAW_TYPE: t.law:11:12: lists and records nest at most 8 deep, but list of list of list of list of list of list of list of "
+       "list of list of count up to 1 up to 1 up to 1 up to 1 up to 1 up to 1 up to 1 up to 1 up to 1 nests 9"},
+      {"law t version 1\nparam p : list of count up to 6000 = [1]\non epoch_closed(citizen: member, epoch: epoch)\n  let r = {a: p, b: p}",
+       "LAW_TYPE: t.law:4:11: a value holds at most 10000 numbers, names or texts in all, but {a: list of count up to 6000, b: list of count up to 6000} could hold more"},
+  };
+  for (const Case& c : cases) EXPECT_EQ(Law::Load("t.law", c.source).status().ToString(), c.error) << c.source;
+}
+
+TEST(ValueBounds, ComparisonsOfNestedValuesCostOneFuelPerScalar) {
+  // let q: 1 + 1 (a folded constant); let l: 1 + 5; record: 1 + (1 + 2 + 12 scalars compared).
+  auto equal = MustLoad("law t version 1\non epoch_closed(citizen: member, epoch: epoch)\n  let q = [1, 2, 3]\n  let l = [q, q, q, q]\n  record same = l = l\n");
+  // record: 1 + (1 + 1 + 4 elements + 1 + 4 * 2 more scalars per comparison).
+  auto member = MustLoad("law t version 1\non epoch_closed(citizen: member, epoch: epoch)\n  let q = [1, 2, 3]\n  let l = [q, q, q, q]\n  record found = q in l\n");
+  ASSERT_NE(equal, nullptr);
+  ASSERT_NE(member, nullptr);
+  EmptyLawHost host;
+  std::vector<Value> args = Args(Hook::kEpochClosed, R"j({"citizen":"@a","epoch":"epoch 1"})j");
+  Result<Outcome> eq = equal->Run(Hook::kEpochClosed, args, host, {});
+  Result<Outcome> in = member->Run(Hook::kEpochClosed, args, host, {});
+  ASSERT_TRUE(eq.ok() && in.ok());
+  EXPECT_EQ(eq->fuel_used, 24u);
+  EXPECT_EQ(in->fuel_used, 24u);
+}
+
+TEST(ValueBounds, LongValuesAreCutInTracesAndRefusedInFiguresAndReasons) {
+  std::string text(100, 'x');
+  std::string list = "[t, t, t, t, t, t, t, t, t, t, t]";  // 11 * 100 bytes written out
+  std::string head = "law t version 1\nparam t : text = \"" + text + "\"\non epoch_closed(citizen: member, epoch: epoch)\n  let l = " + list + "\n";
+  auto figure = MustLoad(head + "  record big = l\n");
+  auto reason = MustLoad(head + "  reject because \"{l}\"\n");
+  ASSERT_NE(figure, nullptr);
+  ASSERT_NE(reason, nullptr);
+  EmptyLawHost host;
+  std::vector<Value> args = Args(Hook::kEpochClosed, R"j({"citizen":"@a","epoch":"epoch 1"})j");
+  RunOptions options;
+  options.explain = true;
+  Result<Outcome> f = figure->Run(Hook::kEpochClosed, args, host, options);
+  EXPECT_EQ(f.status().ToString(), "LAW_BAD_EFFECT: t.law:5:3: the figure 'big' is longer than 1024 bytes when written out");
+  Result<Outcome> r = reason->Run(Hook::kEpochClosed, args, host, options);
+  EXPECT_EQ(r.status().ToString(), "LAW_BAD_EFFECT: t.law:5:18: the reason is longer than 1024 bytes");
+  auto shown = MustLoad(head + "  record n = count(l)\n");
+  ASSERT_NE(shown, nullptr);
+  Result<Outcome> s = shown->Run(Hook::kEpochClosed, args, host, options);
+  ASSERT_TRUE(s.ok()) << s.status().ToString();
+  ASSERT_EQ(s->trace.size(), 4u);
+  std::string value = s->trace[2].substr(s->trace[2].find("] = ") + 4);
+  EXPECT_EQ(value, "[" + text + ", " + text + ", " + text.substr(0, 256 - 2 * 102 - 1) + "\u2026");
+}
+
 // --- determinism ---
 
 TEST(Determinism, SameLawSameInputsGiveByteIdenticalEffectsAndTraces) {
