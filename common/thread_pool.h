@@ -11,6 +11,8 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <cerrno>
 #include <condition_variable>
 #include <cstddef>
 #include <deque>
@@ -26,8 +28,10 @@ namespace gongshe {
 
 class ThreadPool {
  public:
-  // `nice` (0 to 19) lowers the workers' scheduling priority (Linux: per thread), so that bulk work
-  // yields the CPU to latency-critical threads of the process, such as a consensus loop.
+  // `nice` (0 to 19) lowers the workers' scheduling priority below the creating thread's (Linux:
+  // per thread; their niceness is the creator's plus `nice`, at most 19), so that bulk work yields
+  // the CPU to latency-critical threads of the process, such as a consensus loop, however the
+  // process itself was started.
   ThreadPool(size_t workers, size_t max_queued, int nice = 0) : max_queued_(max_queued) {
     GS_ASSERT(workers > 0);
     GS_ASSERT(max_queued > 0);
@@ -35,8 +39,7 @@ class ThreadPool {
     threads_.reserve(workers);
     for (size_t i = 0; i < workers; ++i) {
       threads_.emplace_back([this, nice] {
-        // Best effort: a refused change leaves the worker at the process's priority.
-        if (nice > 0) (void)::setpriority(PRIO_PROCESS, static_cast<id_t>(::gettid()), nice);
+        if (nice > 0) LowerPriority(nice);
         RunWorker();
       });
     }
@@ -90,6 +93,16 @@ class ThreadPool {
   }
 
  private:
+  // Adds `nice` to the calling thread's niceness (inherited from the creating thread), capped at
+  // 19. Best effort: a refused change leaves the worker at the creator's priority.
+  static void LowerPriority(int nice) {
+    const auto tid = static_cast<id_t>(::gettid());
+    errno = 0;
+    const int current = ::getpriority(PRIO_PROCESS, tid);  // -1 is a valid niceness: check errno
+    if (errno != 0) return;
+    (void)::setpriority(PRIO_PROCESS, tid, std::min(19, current + nice));
+  }
+
   // Requires mu_ held.
   void Enqueue(std::function<void()> task) {
     GS_ASSERT(task);

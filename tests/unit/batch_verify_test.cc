@@ -232,6 +232,20 @@ TEST(ThreadPool, WorkersRunAtTheRequestedNiceness) {
   EXPECT_EQ(seen.load(), std::min(19, ::getpriority(PRIO_PROCESS, 0) + 7));
 }
 
+// A process started niced (as under `nice make test`) keeps its workers below its other threads.
+TEST(ThreadPool, WorkersNicenessIsRelativeToTheirCreator) {
+  std::atomic<int> creator{-100}, seen{-100};
+  std::thread([&] {
+    const auto tid = static_cast<id_t>(::gettid());
+    ASSERT_EQ(::setpriority(PRIO_PROCESS, tid, std::min(19, ::getpriority(PRIO_PROCESS, tid) + 3)), 0);
+    creator = ::getpriority(PRIO_PROCESS, tid);
+    ThreadPool pool(1, 8, 7);
+    ASSERT_TRUE(pool.Submit([&] { seen = ::getpriority(PRIO_PROCESS, static_cast<id_t>(::gettid())); }));
+    pool.Shutdown();
+  }).join();
+  EXPECT_EQ(seen.load(), std::min(19, creator.load() + 7));
+}
+
 // VerifyTxs combines signature and co-signature per transaction.
 TEST(BatchVerifier, TransactionsWithAndWithoutCosignatures) {
   ThreadPool pool(2, 64);
