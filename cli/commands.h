@@ -33,4 +33,8 @@ void AddTxCommands(CLI::App& app);
 // Adds `gongshe query ...`: read a node's ledger through its API (cli/query_command.cc).
 void AddQueryCommands(CLI::App& app);
 
+// Adds `gongshe plan upload|commit` and `gongshe query demand|plan`: plans on a ledger through a
+// node's API (cli/plan_ledger_command.cc). After AddPlanCommands and AddQueryCommands.
+void AddPlanLedgerCommands(CLI::App& app);
+
 }  // namespace gongshe::cli

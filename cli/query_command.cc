@@ -1,4 +1,4 @@
-// `gongshe query status|account|block|tx|explain`: read a node's committed ledger through its API
+// `gongshe query status|account|block|tx|explain|evidence`: read a node's committed ledger through its API
 // and print it for a person, or with --json the API's answer as one line of JSON.
 
 #include <cctype>
@@ -99,6 +99,15 @@ void PrintExplanation(const v1::ExplanationResponse& e) {
   }
 }
 
+void PrintEvidence(const v1::EvidenceListResponse& list) {
+  std::printf("evidence         %llu recorded (as of height %llu)\n", U(list.total()), U(list.height()));
+  for (const v1::EvidenceView& e : list.evidence()) {
+    std::printf("  #%llu %s by %s in epoch %llu round %llu, recorded at height %llu\n", U(e.sequence()),
+                Short(v1::Evidence::Kind_Name(e.kind()), "KIND_").c_str(), e.validator().c_str(), U(e.epoch()),
+                U(e.round()), U(e.height()));
+  }
+}
+
 // The answer as one JSON line, or for a person.
 template <typename M>
 void Print(const M& answer, bool json, void (*print_text)(const M&)) {
@@ -172,6 +181,20 @@ void AddQueryCommands(CLI::App& app) {
         "query explain", ConnectOrFail("query explain", node)->GetExplanation(member, by_epoch, by_epoch ? epoch : week),
         node.json);
     Print(e, node.json, PrintExplanation);
+  });
+
+  static uint64_t evidence_from = 0;
+  static uint32_t evidence_limit = 100;
+  CLI::App* evidence = query->add_subcommand(
+      "evidence", "Equivocation evidence the ledger recorded: who signed two conflicting votes or proposals\n"
+                  "in one round, and the block that recorded it");
+  evidence->add_option("--from", evidence_from, "The first evidence number (0 is the first recorded)");
+  evidence->add_option("--limit", evidence_limit, "At most this many (1 to 100)")->check(CLI::Range(1, 100));
+  AddNodeOptions(*evidence, node);
+  evidence->callback([] {
+    const v1::EvidenceListResponse e = ValueOrFail(
+        "query evidence", ConnectOrFail("query evidence", node)->GetEvidence(evidence_from, evidence_limit), node.json);
+    Print(e, node.json, PrintEvidence);
   });
 
   CLI::App* tx = query->add_subcommand("tx", "A committed transaction, its result code and its law runs");

@@ -21,6 +21,8 @@ std::optional<ActionRule> RuleOf(v1::TxBody::ActionCase action) {
     case v1::TxBody::kAttendance: return ActionRule{v1::ROLE_WORKPLACE, "record attendance"};
     case v1::TxBody::kIssueVouchers: return ActionRule{v1::ROLE_ISSUER, "issue vouchers"};
     case v1::TxBody::kRedeemVouchers: return ActionRule{v1::ROLE_MEMBER, "redeem vouchers"};
+    case v1::TxBody::kPlanData: return ActionRule{v1::ROLE_PLANNER, "send plan data"};
+    case v1::TxBody::kCommitPlan: return ActionRule{v1::ROLE_PLANNER, "commit plans"};
     case v1::TxBody::ACTION_NOT_SET: break;
   }
   return std::nullopt;

@@ -1,6 +1,7 @@
 #include "ledger/block_executor.h"
 
 #include "contracts/types.h"
+#include "ledger/evidence.h"
 #include "ledger/history_tree.h"
 #include "ledger/laws.h"
 #include "ledger/merkle.h"
@@ -40,6 +41,8 @@ Status CheckHeader(const v1::BlockHeader& header, const v1::Block& block, const 
       expect(header.validator_set_hash() == HashBytes(tip.validator_set_hash), "validator set hash does not match"));
   GS_RETURN_IF_ERROR(expect(header.law_set_hash() == HashBytes(tip.law_set_hash), "law set hash does not match"));
   GS_RETURN_IF_ERROR(expect(header.tx_root() == HashBytes(TxRoot(block.txs())), "tx root does not match"));
+  GS_RETURN_IF_ERROR(
+      expect(header.evidence_root() == EvidenceRootField(block.evidence()), "evidence root does not match"));
   return Status::Ok();
 }
 
@@ -49,6 +52,7 @@ Status CheckBlockShape(const v1::Block& block) {
   if (static_cast<size_t>(block.txs_size()) > kMaxBlockTxs) return BadBlock("more than 10000 transactions");
   size_t total = block.header().size();
   for (const std::string& tx : block.txs()) total += tx.size();
+  for (const std::string& evidence : block.evidence()) total += evidence.size();
   if (total > kMaxBlockBytes) return BadBlock("block is larger than 16 MiB");
   return Status::Ok();
 }
@@ -139,10 +143,11 @@ ChainTip ReadChainTip(const KvReader& reader) {
 }
 
 v1::Block MakeBlock(const ChainTip& tip, std::vector<std::string> txs, int64_t time_ms, const PublicKey& proposer,
-                    uint64_t round) {
+                    uint64_t round, std::vector<std::string> evidence) {
   v1::Block block;
   block.set_version(1);
   for (std::string& tx : txs) block.add_txs(std::move(tx));
+  for (std::string& item : evidence) block.add_evidence(std::move(item));
   v1::BlockHeader header;
   header.set_version(1);
   header.set_chain_id(tip.config.chain_id());
@@ -156,6 +161,7 @@ v1::Block MakeBlock(const ChainTip& tip, std::vector<std::string> txs, int64_t t
   header.set_history_root(HashBytes(tip.history_root));
   header.set_validator_set_hash(HashBytes(tip.validator_set_hash));
   header.set_law_set_hash(HashBytes(tip.law_set_hash));
+  header.set_evidence_root(EvidenceRootField(block.evidence()));
   GS_ASSERT(header.SerializeToString(block.mutable_header()));
   return block;
 }
@@ -180,6 +186,9 @@ Result<v1::BlockResults> ExecuteBlock(const v1::Block& block, const SignatureRes
   GS_RETURN_IF_ERROR(CheckHeader(header, block, tip));
   State state(out, out);
   if (!IsProposer(state.ValidatorSet(), header.proposer())) return BadBlock("proposer is not a validator");
+  // Checked in full before anything is written: a refused block writes nothing.
+  Result<std::vector<Offence>> offences = CheckBlockEvidence(block, out);
+  if (!offences.ok()) return offences.status();
 
   const v1::ChainConfig& config = tip.config;
   std::shared_ptr<const LawBook> laws = LawBookOf(out, tip.law_set_hash);
@@ -214,6 +223,8 @@ Result<v1::BlockResults> ExecuteBlock(const v1::Block& block, const SignatureRes
 
   Hash block_hash = Sha256(AsBytes(block.header()));
   v1::ChainState chain = tip.state;
+  chain.set_evidence_count(
+      RecordBlockEvidence(block, *offences, header.height(), tip.state.evidence_count(), out));
   chain.set_height(header.height());
   chain.set_time_ms(header.time_ms());
   chain.set_epoch(context.epoch);

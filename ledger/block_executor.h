@@ -51,9 +51,10 @@ std::string LastBlockHashKey();
 // law runs. Kept beside the state, not in it: it is derived, and replaying the blocks rebuilds it.
 std::string ClosingIndexKey(std::string_view hook, const PublicKey& member, uint64_t period);
 
-// The next block on top of `tip`, with every header field derived from the tip and `txs`.
+// The next block on top of `tip`, with every header field derived from the tip, `txs` and
+// `evidence` (serialised gongshe.v1.Evidence, ledger/evidence.h; none by default).
 v1::Block MakeBlock(const ChainTip& tip, std::vector<std::string> txs, int64_t time_ms,
-                    const PublicKey& proposer, uint64_t round);
+                    const PublicKey& proposer, uint64_t round, std::vector<std::string> evidence = {});
 
 // Signature results for a block's transactions in order (true = the signature and co-signature
 // verify), computed by the caller: in parallel, or from a cache of admitted transactions. An entry
@@ -64,9 +65,11 @@ using SignatureResults = std::vector<bool>;
 SignatureResults VerifyBlockSignatures(const v1::Block& block, std::string_view chain_id);
 
 // Applies `block` to the state read from `reader`, writing its whole effect to `out` (an overlay
-// over `reader`): epoch expiry, the closings due (state_machine.h), the transactions, the state
-// commitment, the history tree and the closing index. A block whose header does not fit the tip
-// is refused (BAD_BLOCK) and nothing is written. `signatures` must have one entry per transaction.
+// over `reader`): the evidence it carries (ledger/evidence.h), epoch expiry, the closings due
+// (state_machine.h), the transactions, the state commitment, the history tree and the closing
+// index. A block whose header does not fit the tip is refused (BAD_BLOCK), and so is one whose
+// evidence is malformed (BAD_EVIDENCE) or names an offence twice or one recorded already
+// (DUPLICATE_EVIDENCE); nothing is written then. `signatures` must have one entry per transaction.
 Result<v1::BlockResults> ExecuteBlock(const v1::Block& block, const SignatureResults& signatures,
                                       Overlay& out);
 

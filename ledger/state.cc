@@ -75,6 +75,28 @@ InlineStateKey InlineStateKey::WorkerChunk(uint64_t week, uint64_t chunk) {
 
 InlineStateKey InlineStateKey::HookState() { return InlineStateKey('y', {}); }
 
+InlineStateKey InlineStateKey::RedemptionTally(uint64_t epoch, std::string_view category) {
+  GS_ASSERT(!category.empty() && category.size() <= 64);
+  InlineStateKey key('d', {});
+  key.AppendBigEndian(epoch);
+  key.Append(AsBytes(category));
+  return key;
+}
+
+InlineStateKey InlineStateKey::PlanBlob(const Hash& sha256) { return InlineStateKey('i', sha256); }
+
+InlineStateKey InlineStateKey::PlanChunk(const Hash& sha256, uint64_t index) {
+  InlineStateKey key('j', sha256);
+  key.AppendBigEndian(index);
+  return key;
+}
+
+InlineStateKey InlineStateKey::Plan(uint64_t epoch) {
+  InlineStateKey key('p', {});
+  key.AppendBigEndian(epoch);
+  return key;
+}
+
 std::string AccountKey(const PublicKey& key) { return InlineStateKey::Account(key).str(); }
 
 std::string BalanceKey(const PublicKey& member, v1::VoucherClass voucher_class) {
@@ -195,6 +217,25 @@ void State::PutLaw(const v1::LawRecord& law) { Write(LawKey(law.name(), law.law_
 
 v1::EpochIssuance State::EpochIssuance(v1::VoucherClass voucher_class, uint64_t epoch) const {
   return Read<v1::EpochIssuance>(InlineStateKey::EpochIssuance(voucher_class, epoch).str()).value_or(v1::EpochIssuance{});
+}
+
+int64_t State::RedeemedInEpoch(uint64_t epoch, std::string_view category) const {
+  if (category.empty() || category.size() > 64) return 0;
+  std::optional<v1::RedemptionTally> tally =
+      Read<v1::RedemptionTally>(InlineStateKey::RedemptionTally(epoch, category).str());
+  return tally ? tally->redeemed_milli() : 0;
+}
+
+std::optional<v1::PlanBlob> State::PlanBlob(const Hash& sha256) const {
+  return Read<v1::PlanBlob>(InlineStateKey::PlanBlob(sha256).str());
+}
+
+std::optional<v1::PlanChunk> State::PlanChunk(const Hash& sha256, uint64_t index) const {
+  return Read<v1::PlanChunk>(InlineStateKey::PlanChunk(sha256, index).str());
+}
+
+std::optional<v1::PlanRecord> State::Plan(uint64_t epoch) const {
+  return Read<v1::PlanRecord>(InlineStateKey::Plan(epoch).str());
 }
 
 Hash CommitStateWrites(Overlay& out) {

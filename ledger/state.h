@@ -16,6 +16,12 @@
 //   'k'                             ChainConfig
 //   'h'                             ChainState
 //   'v'                             ValidatorSet
+//   'd' be64(epoch) category        RedemptionTally (category: 1-64 bytes, the rest of the key)
+//   'i' sha256                      PlanBlob: a plan input or plan sent in chunks
+//   'j' sha256 be64(index)          PlanChunk
+//   'p' be64(epoch)                 PlanRecord: the plan in force for the epoch
+//   'x' pubkey be64(epoch) be64(round) u8(kind)  EvidenceRecord (ledger/evidence.h)
+//   'g' be64(sequence)              EvidenceIndex: the offence key of evidence number `sequence`
 
 #include <array>
 #include <optional>
@@ -34,7 +40,7 @@ namespace gongshe::ledger {
 // are exactly those of the std::string form below.
 class InlineStateKey {
  public:
-  static constexpr size_t kMaxBytes = 2 + 32 + 8;  // 'S', tag, pubkey, be64: the longest layout
+  static constexpr size_t kMaxBytes = 2 + 8 + 64;  // 'S', tag, be64, category: the longest layout
   std::string_view view() const { return {bytes_.data(), size_}; }
   std::string str() const { return std::string(view()); }
   bool operator==(const InlineStateKey& other) const { return view() == other.view(); }
@@ -47,6 +53,10 @@ class InlineStateKey {
   static InlineStateKey MemberChunk(uint64_t chunk);
   static InlineStateKey WorkerChunk(uint64_t week, uint64_t chunk);
   static InlineStateKey HookState();
+  static InlineStateKey RedemptionTally(uint64_t epoch, std::string_view category);  // category: 1-64 bytes
+  static InlineStateKey PlanBlob(const Hash& sha256);
+  static InlineStateKey PlanChunk(const Hash& sha256, uint64_t index);
+  static InlineStateKey Plan(uint64_t epoch);
 
  private:
   InlineStateKey(char tag, ByteView rest);
@@ -113,6 +123,14 @@ class State {
 
   // All-zero when nothing of the class was issued in the epoch.
   v1::EpochIssuance EpochIssuance(v1::VoucherClass voucher_class, uint64_t epoch) const;
+
+  // Milli-credits redeemed for `category` in `epoch` (every class); 0 when none.
+  int64_t RedeemedInEpoch(uint64_t epoch, std::string_view category) const;
+  // Plan data (tx PlanData) named by its SHA-256, and one of its chunks; nullopt when absent.
+  std::optional<v1::PlanBlob> PlanBlob(const Hash& sha256) const;
+  std::optional<v1::PlanChunk> PlanChunk(const Hash& sha256, uint64_t index) const;
+  // The plan in force for `epoch`; nullopt when none was committed.
+  std::optional<v1::PlanRecord> Plan(uint64_t epoch) const;
 
   // The stored bytes of a record, for hashing exactly what is committed.
   std::optional<std::string> RawRecord(const std::string& key) const { return reader_.Get(key); }

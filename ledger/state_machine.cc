@@ -9,7 +9,9 @@
 
 #include "contracts/law.h"
 #include "ledger/admission.h"
+#include "ledger/plans.h"
 #include "ledger/state.h"
+#include "planner/certificate.h"
 
 namespace gongshe::ledger {
 namespace {
@@ -230,6 +232,56 @@ class TxApplier::Records {
     chunks_.Put(slot, std::move(chunk));
   }
 
+  // Adds a redemption of `amount` to the tally of `category` in `epoch`, or OVERFLOW.
+  Status AddRedeemed(uint64_t epoch, std::string_view category, int64_t amount) {
+    auto& slot = tallies_.Find(InlineStateKey::RedemptionTally(epoch, category), reader_);
+    v1::RedemptionTally tally = slot.record ? *slot.record : v1::RedemptionTally{};
+    int64_t total;
+    GS_RETURN_IF_ERROR(CheckedAdd(tally.redeemed_milli(), amount, total));
+    tally.set_version(1);
+    tally.set_redeemed_milli(total);
+    tally.set_redemptions(tally.redemptions() + 1);
+    tallies_.Put(slot, std::move(tally));
+    return Status::Ok();
+  }
+  // The tally of a closed epoch, read from the state before the block: redemptions only add to
+  // the current epoch's tallies, so a closed epoch's are final (and a plan's demand reads many,
+  // which need no slots).
+  int64_t RedeemedInClosedEpoch(uint64_t epoch, std::string_view category) const {
+    if (category.empty() || category.size() > 64) return 0;
+    std::string scratch;
+    std::optional<std::string_view> bytes =
+        reader_.GetView(InlineStateKey::RedemptionTally(epoch, category).str(), scratch);
+    if (!bytes) return 0;
+    v1::RedemptionTally tally;
+    GS_ASSERT(tally.ParseFromArray(bytes->data(), static_cast<int>(bytes->size())));
+    return tally.redeemed_milli();
+  }
+
+  // Null when absent. Valid until the record is next written.
+  const v1::PlanBlob* PlanBlob(const Hash& sha256) {
+    auto& slot = blobs_.Find(InlineStateKey::PlanBlob(sha256), reader_);
+    return slot.record ? &*slot.record : nullptr;
+  }
+  void PutPlanBlob(const Hash& sha256, v1::PlanBlob blob) {
+    blobs_.Put(blobs_.Find(InlineStateKey::PlanBlob(sha256), reader_), std::move(blob));
+  }
+  const v1::PlanChunk* PlanChunk(const Hash& sha256, uint64_t index) {
+    auto& slot = chunks_data_.Find(InlineStateKey::PlanChunk(sha256, index), reader_);
+    return slot.record ? &*slot.record : nullptr;
+  }
+  void PutPlanChunk(const Hash& sha256, uint64_t index, v1::PlanChunk chunk) {
+    chunks_data_.Put(chunks_data_.Find(InlineStateKey::PlanChunk(sha256, index), reader_), std::move(chunk));
+  }
+  const v1::PlanRecord* Plan(uint64_t epoch) {
+    auto& slot = plans_.Find(InlineStateKey::Plan(epoch), reader_);
+    return slot.record ? &*slot.record : nullptr;
+  }
+  void PutPlan(v1::PlanRecord plan) {
+    const uint64_t epoch = plan.epoch();
+    plans_.Put(plans_.Find(InlineStateKey::Plan(epoch), reader_), std::move(plan));
+  }
+
   // Makes the writes so far final: a later Rollback does not undo them.
   void Commit() {
     accounts_.Commit();
@@ -239,6 +291,10 @@ class TxApplier::Records {
     attendance_.Commit();
     hooks_.Commit();
     chunks_.Commit();
+    tallies_.Commit();
+    blobs_.Commit();
+    chunks_data_.Commit();
+    plans_.Commit();
   }
 
   // Makes the transaction's writes final and advances `signer`'s nonce: the last write of every
@@ -260,6 +316,10 @@ class TxApplier::Records {
     attendance_.Rollback();
     hooks_.Rollback();
     chunks_.Rollback();
+    tallies_.Rollback();
+    blobs_.Rollback();
+    chunks_data_.Rollback();
+    plans_.Rollback();
   }
 
   void Flush(KvWriter& writer) const {
@@ -270,6 +330,10 @@ class TxApplier::Records {
     attendance_.Flush(writer);
     hooks_.Flush(writer);
     chunks_.Flush(writer);
+    tallies_.Flush(writer);
+    blobs_.Flush(writer);
+    chunks_data_.Flush(writer);
+    plans_.Flush(writer);
   }
 
  private:
@@ -281,6 +345,10 @@ class TxApplier::Records {
   RecordTable<v1::AttendanceWeek> attendance_;
   RecordTable<v1::HookState> hooks_;
   RecordTable<v1::KeyChunk> chunks_;
+  RecordTable<v1::RedemptionTally> tallies_;
+  RecordTable<v1::PlanBlob> blobs_;
+  RecordTable<v1::PlanChunk> chunks_data_;
+  RecordTable<v1::PlanRecord> plans_;
 };
 
 namespace {
@@ -367,8 +435,13 @@ class LedgerHost final : public contracts::LawHost {
     return int64_t{0};
   }
 
-  // Plans are not on the ledger yet: no epoch has a cap.
-  Result<std::optional<int64_t>> PlanCap(int64_t) const override { return std::optional<int64_t>{}; }
+  // The cap of the plan committed for `epoch` (CommitPlan), as this step sees the state.
+  Result<std::optional<int64_t>> PlanCap(int64_t epoch) const override {
+    if (epoch < 0) return std::optional<int64_t>{};
+    const v1::PlanRecord* plan = state_.Plan(static_cast<uint64_t>(epoch));
+    if (!plan) return std::optional<int64_t>{};
+    return std::optional<int64_t>{plan->cap_milli()};
+  }
 
   Result<int64_t> Balance(std::string_view member, contracts::VoucherClass voucher_class) const override {
     std::optional<PublicKey> key = MemberKey(member);
@@ -803,6 +876,157 @@ Status Redeem(const DecodedTx& tx, Step& step) {
   lots->erase(std::remove_if(lots->begin(), lots->end(), [](const v1::Lot& lot) { return lot.amount_milli() == 0; }),
               lots->end());
   state.PutBalance(tx.signer, action.voucher_class(), std::move(balance));
+  // The demand the planner reads (ledger/plans.h).
+  return state.AddRedeemed(context.epoch, action.category(), action.amount_milli());
+}
+
+Result<Hash> HashField(const std::string& bytes, const char* field) {
+  std::optional<Hash> hash = HashFromBytes(AsBytes(bytes));
+  if (!hash) return BadField(std::string(field) + " must be a 32-byte SHA-256");
+  return *hash;
+}
+
+// One chunk of a plan input or plan (ledger/plans.h). The chunk that completes the file seals
+// it, if the whole hashes to its name; until then a chunk may be replaced.
+Status StorePlanData(const v1::PlanData& action, Step& step) {
+  Records& state = step.state;
+  Result<Hash> name = HashField(action.sha256(), "sha256");
+  if (!name.ok()) return name.status();
+  if (action.size() < 1 || action.size() > kMaxPlanDataBytes) {
+    return {"PLAN_DATA_TOO_LARGE", "plan data must be 1 to " + std::to_string(kMaxPlanDataBytes) + " bytes, not " +
+                                       std::to_string(action.size())};
+  }
+  const uint64_t chunks = PlanDataChunks(action.size());
+  if (action.index() >= chunks) {
+    return BadField("chunk " + std::to_string(action.index()) + " of a file of " + std::to_string(chunks) + " chunks");
+  }
+  if (action.data().size() != PlanChunkLength(action.size(), action.index())) {
+    return BadField("chunk " + std::to_string(action.index()) + " must hold " +
+                    std::to_string(PlanChunkLength(action.size(), action.index())) + " bytes, not " +
+                    std::to_string(action.data().size()));
+  }
+  const v1::PlanBlob* stored = state.PlanBlob(*name);
+  v1::PlanBlob blob;
+  if (stored) {
+    if (stored->complete()) return {"PLAN_DATA_COMPLETE", "plan data " + ToHex(*name) + " is already complete"};
+    if (stored->size() != action.size()) {
+      return BadField("plan data " + ToHex(*name) + " is " + std::to_string(stored->size()) + " bytes, not " +
+                      std::to_string(action.size()));
+    }
+    blob = *stored;
+  } else {
+    blob.set_version(1);
+    blob.set_size(action.size());
+    blob.mutable_present()->assign((chunks + 7) / 8, '\0');
+  }
+  char& byte = (*blob.mutable_present())[action.index() / 8];
+  const char bit = static_cast<char>(1 << (action.index() % 8));
+  if ((byte & bit) == 0) {
+    byte = static_cast<char>(byte | bit);
+    blob.set_received(blob.received() + 1);
+  }
+  v1::PlanChunk chunk;
+  chunk.set_version(1);
+  chunk.set_data(action.data());
+  state.PutPlanChunk(*name, action.index(), std::move(chunk));
+  if (blob.received() == chunks) {
+    std::string whole;
+    whole.reserve(action.size());
+    for (uint64_t i = 0; i < chunks; ++i) {
+      const v1::PlanChunk* part = state.PlanChunk(*name, i);
+      GS_ASSERT(part != nullptr);  // every bit set has its chunk
+      whole += part->data();
+    }
+    if (Sha256(AsBytes(whole)) != *name) {
+      return {"PLAN_DATA_MISMATCH", "the chunks of plan data " + ToHex(*name) +
+                                        " do not hash to its name; send the wrong chunk again"};
+    }
+    blob.set_complete(true);
+    blob.set_completed_height(step.context.height);
+  }
+  state.PutPlanBlob(*name, std::move(blob));
+  return Status::Ok();
+}
+
+// A complete plan data file, named `what` in messages.
+Result<std::string> CompletePlanData(Records& state, const Hash& name, const char* what) {
+  const v1::PlanBlob* blob = state.PlanBlob(name);
+  if (!blob || !blob->complete()) {
+    return Status{"PLAN_DATA_MISSING", std::string("the ") + what + " " + ToHex(name) +
+                                           " is not on the ledger (send it as plan data first)"};
+  }
+  std::string whole;
+  whole.reserve(blob->size());
+  const uint64_t chunks = PlanDataChunks(blob->size());
+  for (uint64_t i = 0; i < chunks; ++i) {
+    const v1::PlanChunk* part = state.PlanChunk(name, i);
+    GS_ASSERT(part != nullptr);
+    whole += part->data();
+  }
+  return whole;
+}
+
+// The plan for an epoch, checked exactly against its inputs on the ledger (ledger/plans.h).
+Status CommitPlan(const v1::CommitPlan& action, const DecodedTx& tx, Step& step) {
+  const BlockContext& context = step.context;
+  Records& state = step.state;
+  Result<Hash> plan_hash = HashField(action.plan_sha256(), "plan_sha256");
+  if (!plan_hash.ok()) return plan_hash.status();
+  Result<Hash> matrix_hash = HashField(action.matrix_sha256(), "matrix_sha256");
+  if (!matrix_hash.ok()) return matrix_hash.status();
+  Result<Hash> products_hash = HashField(action.products_sha256(), "products_sha256");
+  if (!products_hash.ok()) return products_hash.status();
+  Result<Hash> demand_hash = HashField(action.demand_sha256(), "demand_sha256");
+  if (!demand_hash.ok()) return demand_hash.status();
+  if (action.epoch() < context.epoch || action.epoch() - context.epoch > kMaxPlanLeadEpochs) {
+    return {"PLAN_EPOCH", "a plan may be committed for the current epoch " + std::to_string(context.epoch) +
+                              " or up to " + std::to_string(kMaxPlanLeadEpochs) + " epochs ahead, not for epoch " +
+                              std::to_string(action.epoch())};
+  }
+  const DemandWindow window{action.demand_from_epoch(), action.demand_epochs()};
+  GS_RETURN_IF_ERROR(CheckDemandWindow(window, context.epoch));
+  if (state.Plan(action.epoch())) {
+    return {"PLAN_EXISTS", "epoch " + std::to_string(action.epoch()) + " already has a plan"};
+  }
+  Result<std::string> plan = CompletePlanData(state, *plan_hash, "plan");
+  if (!plan.ok()) return plan.status();
+  Result<std::string> matrix = CompletePlanData(state, *matrix_hash, "matrix file");
+  if (!matrix.ok()) return matrix.status();
+  Result<std::string> products = CompletePlanData(state, *products_hash, "products file");
+  if (!products.ok()) return products.status();
+  Result<LedgerEconomy> economy =
+      BuildLedgerEconomy(*matrix, *products, window, [&state](uint64_t epoch, std::string_view category) {
+        return state.RedeemedInClosedEpoch(epoch, category);
+      });
+  if (!economy.ok()) return economy.status();
+  if (economy->economy.demand_sha256 != *demand_hash) {
+    return {"DEMAND_MISMATCH", "the demand file of epochs " + std::to_string(window.from_epoch) + " to " +
+                                   std::to_string(window.from_epoch + window.epochs - 1) + " on the ledger has SHA-256 " +
+                                   ToHex(economy->economy.demand_sha256) + ", not " + ToHex(*demand_hash)};
+  }
+  Result<planner::VerifiedPlan> verified = planner::VerifyPlan(AsBytes(*plan), economy->economy);
+  if (!verified.ok()) return verified.status();
+  Result<int64_t> cap =
+      PlanCapMilli(verified->totals.consumer, context.laws->params().labour_rate_milli_per_hour());
+  if (!cap.ok()) return cap.status();
+  v1::PlanRecord record;
+  record.set_version(1);
+  record.set_epoch(action.epoch());
+  record.set_plan_sha256(action.plan_sha256());
+  record.set_matrix_sha256(action.matrix_sha256());
+  record.set_products_sha256(action.products_sha256());
+  record.set_demand_sha256(action.demand_sha256());
+  record.set_demand_from_epoch(window.from_epoch);
+  record.set_demand_epochs(window.epochs);
+  record.set_products(verified->products);
+  record.set_consumer_labour_micro_hours(verified->totals.consumer);
+  record.set_public_labour_micro_hours(verified->totals.public_projects);
+  record.set_accumulation_labour_micro_hours(verified->totals.accumulation);
+  record.set_total_labour_micro_hours(verified->totals.total);
+  record.set_cap_milli(*cap);
+  record.set_planner(std::string(AsChars(tx.signer)));
+  record.set_committed_height(context.height);
+  state.PutPlan(std::move(record));
   return Status::Ok();
 }
 
@@ -831,6 +1055,8 @@ Status Dispatch(const DecodedTx& tx, const v1::Account& signer, Step& step) {
     case v1::TxBody::kAttendance: return RecordAttendance(tx.body.attendance(), step);
     case v1::TxBody::kIssueVouchers: return Issue(tx.body.issue_vouchers(), signer, step);
     case v1::TxBody::kRedeemVouchers: return Redeem(tx, step);
+    case v1::TxBody::kPlanData: return StorePlanData(tx.body.plan_data(), step);
+    case v1::TxBody::kCommitPlan: return CommitPlan(tx.body.commit_plan(), tx, step);
     case v1::TxBody::ACTION_NOT_SET: break;
   }
   return {"UNKNOWN_ACTION", "transaction carries no action"};

@@ -22,6 +22,9 @@
 //     member list (in registration order) who is still active. At most kMaxClosingsPerBlock
 //     member closings run per block; the rest continue, in order, in the next blocks.
 //   - proposal_tallied: no transaction tallies proposals yet, so it never runs.
+// plan_cap(epoch) reads the cap of the plan committed for that epoch (CommitPlan), as the step
+// sees the state; every redemption adds to its category's tally of the epoch (the planner's
+// demand).
 // On one hook, every law with rules on it runs (in name order) against the state before any of
 // them acts; then their effects are applied in that order.
 //
@@ -47,6 +50,12 @@
 //   ATTENDANCE_LIMIT, SHIFT_IN_FUTURE, WEEK_CLOSED
 //   OVERFLOW                         a total would leave the representable range
 //   LAW_REJECTED, LAW_NO_EXPIRY and the LAW_* codes above
+//   Plans (ledger/plans.h; planner/README.md, "Plans on the ledger"):
+//   PLAN_DATA_TOO_LARGE, PLAN_DATA_COMPLETE, PLAN_DATA_MISMATCH   a PlanData chunk refused
+//   PLAN_EPOCH, DEMAND_WINDOW, PLAN_EXISTS, PLAN_DATA_MISSING      a CommitPlan's epochs or inputs
+//   PLAN_BAD_INPUT, PLAN_TOO_LARGE, DEMAND_TOO_LARGE, DEMAND_MISMATCH
+//   PLAN_MALFORMED, PLAN_INPUT_MISMATCH, PLAN_NEGATIVE, ... (planner/certificate.h): the
+//                                    certificate's exact check failed
 //
 // Explanations: every law run that had effects or failed is kept -- in the transaction's result
 // (TxResult.law_runs) or in the block's closings (ClosingRun) -- with its effects, each citing

@@ -51,6 +51,8 @@ bool BodyHasUnknownFields(const v1::TxBody& body) {
     case v1::TxBody::kAttendance: return HasOwnUnknownFields(body.attendance());
     case v1::TxBody::kIssueVouchers: return HasOwnUnknownFields(body.issue_vouchers());
     case v1::TxBody::kRedeemVouchers: return HasOwnUnknownFields(body.redeem_vouchers());
+    case v1::TxBody::kPlanData: return HasOwnUnknownFields(body.plan_data());
+    case v1::TxBody::kCommitPlan: return HasOwnUnknownFields(body.commit_plan());
     case v1::TxBody::ACTION_NOT_SET: return false;
   }
   return false;

@@ -2,6 +2,7 @@
 
 #include <utility>
 
+#include "ledger/plans.h"
 #include "ledger/transaction.h"
 
 namespace gongshe::ledger {
@@ -71,6 +72,31 @@ std::string TxBuilder::Redeem(const KeyPair& member, uint64_t nonce, const KeyPa
   redeem->set_category(std::string(category));
   redeem->set_store(Raw(store.public_key()));
   return SignTx(body, member, &store);
+}
+
+std::vector<std::string> TxBuilder::PlanData(const KeyPair& planner, uint64_t first_nonce,
+                                             std::string_view file) const {
+  GS_ASSERT(!file.empty() && file.size() <= kMaxPlanDataBytes);
+  const Hash name = Sha256(AsBytes(file));
+  const uint64_t chunks = PlanDataChunks(file.size());
+  std::vector<std::string> txs;
+  txs.reserve(chunks);
+  for (uint64_t i = 0; i < chunks; ++i) {
+    v1::TxBody body = Body(first_nonce + i);
+    v1::PlanData* data = body.mutable_plan_data();
+    data->set_sha256(std::string(AsChars(name)));
+    data->set_size(file.size());
+    data->set_index(static_cast<uint32_t>(i));
+    data->set_data(std::string(file.substr(i * kPlanChunkBytes, PlanChunkLength(file.size(), i))));
+    txs.push_back(SignTx(body, planner));
+  }
+  return txs;
+}
+
+std::string TxBuilder::CommitPlan(const KeyPair& planner, uint64_t nonce, const v1::CommitPlan& action) const {
+  v1::TxBody body = Body(nonce);
+  *body.mutable_commit_plan() = action;
+  return SignTx(body, planner);
 }
 
 Result<int64_t> ParseCredits(std::string_view text) {

@@ -10,6 +10,7 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "common/status.h"
 #include "gongshe/v1/tx.pb.h"
@@ -39,6 +40,10 @@ class TxBuilder {
   // Signed by `member` and co-signed by `store`, the store the body names.
   std::string Redeem(const KeyPair& member, uint64_t nonce, const KeyPair& store, v1::VoucherClass voucher_class,
                      int64_t amount_milli, std::string_view category) const;
+  // `file` (1 .. kMaxPlanDataBytes, ledger/plans.h) as plan data: one transaction per chunk, in
+  // order, carrying nonces first_nonce, first_nonce + 1, ...
+  std::vector<std::string> PlanData(const KeyPair& planner, uint64_t first_nonce, std::string_view file) const;
+  std::string CommitPlan(const KeyPair& planner, uint64_t nonce, const v1::CommitPlan& action) const;
 
  private:
   std::string chain_id_;

@@ -215,6 +215,27 @@ Result<v1::ExplanationResponse> Client::GetExplanation(const ledger::PublicKey& 
                                                   (epoch ? "?epoch=" : "?week=") + std::to_string(period));
 }
 
+Result<v1::PlanResponse> Client::GetPlan(uint64_t epoch) {
+  return Call<v1::PlanResponse>("GET", "/v1/plans/" + std::to_string(epoch));
+}
+
+Result<v1::PlanDataResponse> Client::GetPlanData(const ledger::Hash& sha256) {
+  return Call<v1::PlanDataResponse>("GET", "/v1/plan-data/" + ToHex(sha256));
+}
+
+Result<v1::DemandResponse> Client::GetDemand(const ledger::Hash& matrix, const ledger::Hash& products,
+                                             std::optional<uint64_t> from_epoch, std::optional<uint32_t> epochs) {
+  std::string path = "/v1/demand?matrix=" + ToHex(matrix) + "&products=" + ToHex(products);
+  if (from_epoch) path += "&from_epoch=" + std::to_string(*from_epoch);
+  if (epochs) path += "&epochs=" + std::to_string(*epochs);
+  return Call<v1::DemandResponse>("GET", path);
+}
+
+Result<v1::EvidenceListResponse> Client::GetEvidence(uint64_t from, uint32_t limit) {
+  return Call<v1::EvidenceListResponse>("GET", "/v1/evidence?from=" + std::to_string(from) +
+                                                   "&limit=" + std::to_string(limit));
+}
+
 Result<std::string> Client::GetMetrics() {
   Result<Answer> answer = Send("GET", "/metrics", {}, {});
   if (!answer.ok()) return answer.status();

@@ -79,6 +79,21 @@ class Client {
   // member's week or epoch closed. NOT_FOUND when no law acted in it.
   Result<v1::ExplanationResponse> GetExplanation(const ledger::PublicKey& member, bool epoch, uint64_t period);
 
+  // GET /v1/plans/{epoch}: the plan in force for an epoch; NOT_FOUND when there is none.
+  Result<v1::PlanResponse> GetPlan(uint64_t epoch);
+
+  // GET /v1/plan-data/{sha256}: where a plan data file stands; NOT_FOUND when none of it was sent.
+  Result<v1::PlanDataResponse> GetPlanData(const ledger::Hash& sha256);
+
+  // GET /v1/demand: the demand file the ledger derives for the stored matrix and products files
+  // over a window of closed epochs (default: the one before the current one).
+  Result<v1::DemandResponse> GetDemand(const ledger::Hash& matrix, const ledger::Hash& products,
+                                       std::optional<uint64_t> from_epoch, std::optional<uint32_t> epochs);
+
+  // GET /v1/evidence?from=N&limit=M: recorded equivocation evidence from number `from` on, at most
+  // `limit` (1 to 100) items.
+  Result<v1::EvidenceListResponse> GetEvidence(uint64_t from, uint32_t limit);
+
   // GET /metrics, the Prometheus text.
   Result<std::string> GetMetrics();
 

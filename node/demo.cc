@@ -3,8 +3,10 @@
 // and a store; record 45 hours of attendance in one week and watch the laws pay labour and
 // overtime when the week closes, with their explanation read back from a node; issue and redeem
 // vouchers (and see the laws' and the constitution's refusals); cross an epoch, where vouchers
-// expire and the laws allot guarantee tickets; then check that every node agrees on the chain and
-// verify a state proof offline.
+// expire and the laws allot guarantee tickets; put a plan on the ledger (inputs sent as plan data,
+// demand read from the ledger's redemptions, solved here, committed with its certificate) and
+// watch its cap on consumption credits refuse an issuance; then check that every node agrees on
+// the chain and verify a state proof offline.
 
 #include <chrono>
 #include <cstdio>
@@ -17,6 +19,9 @@
 #include "node/client.h"
 #include "node/devnet.h"
 #include "node/law_text.h"
+#include "node/plan_upload.h"
+#include "planner/fixed_point.h"
+#include "planner/plan.h"
 
 namespace gongshe::node {
 namespace {
@@ -25,6 +30,23 @@ using namespace std::chrono_literals;
 using Clock = std::chrono::steady_clock;
 
 constexpr auto kCommitWait = 20s;
+
+// The demo's economy: grain, bread, medicine, bicycles and steel (inputs per unit of output; one
+// unit of a consumer good is one credit's worth, as the ledger's demand counts it).
+constexpr std::string_view kDemoMatrix =
+    "%%MatrixMarket matrix coordinate real general\n"
+    "% grain in grain and bread, steel in bicycles\n"
+    "5 5 3\n"
+    "1 1 0.05\n"
+    "1 2 0.4\n"
+    "5 4 0.3\n";
+constexpr std::string_view kDemoProducts =
+    "product,name,labour_hours,capacity\n"
+    "1,grain,0.2,\n"
+    "2,bread,0.5,\n"
+    "3,medicine,0.9,\n"
+    "4,bicycle,0.6,\n"
+    "5,steel,1,\n";
 
 int64_t NowMs() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
@@ -61,6 +83,8 @@ class Demo {
   Result<uint64_t> ShowExplanation(const std::string& who, const ledger::PublicKey& worker, bool epoch, uint64_t period);
   // The account's balances as a node sees them once it has committed `min_height`.
   Status ShowBalances(const std::string& who, const ledger::PublicKey& key, uint64_t min_height = 0);
+  // Step 7: the plan for the current epoch (and the next) from the demand of `demand_epoch`.
+  Status CommitPlan(uint64_t demand_epoch, const ledger::KeyPair& planner, const ledger::KeyPair& member);
   Status CheckAgreement();
   Status VerifyProof(const ledger::PublicKey& key);
   Client& NextClient() { return *clients_[next_++ % clients_.size()]; }
@@ -176,6 +200,88 @@ Result<uint64_t> Demo::ShowExplanation(const std::string& who, const ledger::Pub
     if (Clock::now() >= deadline) return Status{"DEMO", "the laws did not act for " + who + " in time"};
     std::this_thread::sleep_for(250ms);
   }
+}
+
+Status Demo::CommitPlan(uint64_t demand_epoch, const ledger::KeyPair& planner, const ledger::KeyPair& member) {
+  Result<std::string> registered =
+      Commit("register a planner", builder_.Register(registrar_, Nonce(registrar_), planner.public_key(), v1::ROLE_PLANNER));
+  if (!registered.ok()) return registered.status();
+  // Another node than the one that answered may not have committed the registration yet: its
+  // admission would refuse the planner as unknown.
+  Client& client = NextClient();
+  Result<v1::AccountResponse> account = client.GetAccount(planner.public_key());
+  for (const auto deadline = Clock::now() + kCommitWait; !account.ok(); account = client.GetAccount(planner.public_key())) {
+    if (Clock::now() >= deadline) return Status{"DEMO", client.url() + " does not know the planner: " + account.status().ToString()};
+    std::this_thread::sleep_for(100ms);
+  }
+  uint64_t next = Nonce(planner);
+  for (const auto& [what, file] : {std::pair{"matrix", kDemoMatrix}, std::pair{"products", kDemoProducts}}) {
+    Result<bool> sent = SendPlanData(client, builder_, planner, next, file, kCommitWait);
+    if (!sent.ok()) return sent.status();
+    Say(std::string("   the planner sends the ") + what + " file as plan data: " +
+        ToHex(ledger::Sha256(AsBytes(file))).substr(0, 16) + ", " + std::to_string(file.size()) + " bytes");
+  }
+  Result<v1::DemandResponse> demand = client.GetDemand(ledger::Sha256(AsBytes(kDemoMatrix)),
+                                                       ledger::Sha256(AsBytes(kDemoProducts)), demand_epoch, 1);
+  if (!demand.ok()) return demand.status();
+  Say("   the final demand the ledger derives from epoch " + std::to_string(demand_epoch) + "'s redemptions (from " +
+      client.url() + "), sha256 " + demand->demand_sha256().substr(0, 16) + ":");
+  const std::string& text = demand->demand();
+  for (size_t start = 0, end; start < text.size(); start = end + 1) {  // each line but the comment
+    end = std::min(text.find('\n', start), text.size());
+    if (text[start] != '#') Say("     " + text.substr(start, end - start));
+  }
+  Result<planner::Economy> economy = planner::ParseEconomy(kDemoMatrix, kDemoProducts, demand->demand());
+  if (!economy.ok()) return economy.status();
+  Result<planner::MadePlan> made = planner::MakePlan(*economy, planner::SolverOptions{});
+  if (!made.ok()) return made.status();
+  const std::string plan = made->plan.SerializeAsString();
+  Say("   solved here: consumer goods need " +
+      planner::FormatFixed(made->plan.consumer_labour_micro_hours(), planner::kHoursDecimals) +
+      " h of labour (total " + planner::FormatFixed(made->plan.total_labour_micro_hours(), planner::kHoursDecimals) +
+      " h); the plan and its certificate go to the ledger as plan data too");
+  Result<bool> sent = SendPlanData(client, builder_, planner, next, plan, kCommitWait);
+  if (!sent.ok()) return sent.status();
+  nonces_[planner.public_key()] = next - 1;
+  Result<v1::StatusResponse> status = client.GetStatus();
+  if (!status.ok()) return status.status();
+  // The plan holds for this epoch and the next, so that the cap is in force whenever the
+  // issuances below land.
+  for (uint64_t epoch : {status->epoch(), status->epoch() + 1}) {
+    v1::CommitPlan action;
+    action.set_epoch(epoch);
+    action.set_plan_sha256(std::string(AsChars(ledger::Sha256(AsBytes(plan)))));
+    action.set_matrix_sha256(made->plan.matrix_sha256());
+    action.set_products_sha256(made->plan.products_sha256());
+    action.set_demand_sha256(made->plan.demand_sha256());
+    action.set_demand_from_epoch(demand_epoch);
+    action.set_demand_epochs(1);
+    Result<std::string> code = Commit("commit the plan for epoch " + std::to_string(epoch) +
+                                          " (every validator checks its certificate exactly)",
+                                      builder_.CommitPlan(planner, Nonce(planner), action));
+    if (!code.ok()) return code.status();
+    if (*code != "OK") --nonces_[planner.public_key()];
+  }
+  Result<v1::StatusResponse> now = NextClient().GetStatus();
+  if (!now.ok()) return now.status();
+  Result<v1::PlanResponse> in_force = NextClient().GetPlan(now->epoch());
+  if (!in_force.ok()) return in_force.status();
+  const int64_t headroom = in_force->cap_milli() - in_force->issued_milli();
+  Say("   in force for epoch " + std::to_string(in_force->epoch()) + ": a cap of " +
+      ledger::FormatCredits(in_force->cap_milli()) + " consumption credits, " +
+      ledger::FormatCredits(in_force->issued_milli()) + " issued so far");
+  // Within the cap first, then beyond what is left of it (the refused one last: it uses no nonce).
+  const int64_t within = std::min<int64_t>(headroom, 2'000);
+  for (const auto& [what, milli] : {std::pair{"within the cap", within}, std::pair{"beyond it", headroom - within + 1'000}}) {
+    if (milli <= 0) continue;
+    Result<std::string> code =
+        Commit(std::string("issue consumption credits to Ana ") + what + " (" + ledger::FormatCredits(milli) + ")",
+               builder_.Issue(issuer_, Nonce(issuer_), v1::VOUCHER_CLASS_CONSUMPTION, member.public_key(), milli,
+                              "demo issuance under the plan"));
+    if (!code.ok()) return code.status();
+    if (*code != "OK") --nonces_[issuer_.public_key()];
+  }
+  return Status::Ok();
 }
 
 // Every node's block at the lowest height all reached: same block hash, same state root.
@@ -311,7 +417,12 @@ Status Demo::Run() {
                                     builder_.Redeem(bo, nonce, store, v1::VOUCHER_CLASS_GUARANTEE, 1'000, "bread"));
   if (!code.ok()) return code.status();
 
-  Say("\n7. Audit: every node's block and state root at one height, and a proof checked offline.");
+  Say("\n7. The plan. A planner sends the economy's input files to the ledger, reads the final demand the\n"
+      "   ledger derives from epoch " + std::to_string(expiry - 1) + "'s redemptions, solves the plan here and commits it with its\n"
+      "   certificate; its cap on consumption credits is then in force (issuance_cap).");
+  GS_RETURN_IF_ERROR(CommitPlan(expiry - 1, ledger::KeyPair::Generate(), ana));
+
+  Say("\n8. Audit: every node's block and state root at one height, and a proof checked offline.");
   GS_RETURN_IF_ERROR(CheckAgreement());
   return VerifyProof(ana.public_key());
 }

@@ -18,7 +18,9 @@
 #include "ledger/key_file.h"
 #include "ledger/state.h"
 #include "ledger/state_tree.h"
+#include "node/evidence_api.h"
 #include "node/law_api.h"
+#include "node/plan_api.h"
 
 namespace gongshe::node {
 namespace {
@@ -89,7 +91,7 @@ int AdmissionHttpStatus(const std::string& code) {
 }
 
 // The routes, matched on the decoded path alone; the method is checked afterwards (405).
-enum class Route { kSubmitTx, kSubmitTxBatch, kTx, kAccount, kBlock, kStatus, kAccountProof, kMetrics, kLaws, kLaw, kExplanation, kNone };
+enum class Route { kSubmitTx, kSubmitTxBatch, kTx, kAccount, kBlock, kStatus, kAccountProof, kMetrics, kLaws, kLaw, kExplanation, kPlan, kPlanData, kDemand, kEvidence, kNone };
 
 struct Match {
   Route route = Route::kNone;
@@ -102,12 +104,16 @@ Match MatchPath(std::string_view path) {
   if (path == "/v1/status") return {Route::kStatus, {}};
   if (path == "/metrics") return {Route::kMetrics, {}};
   if (path == "/v1/laws") return {Route::kLaws, {}};
+  if (path == "/v1/demand") return {Route::kDemand, {}};
+  if (path == "/v1/evidence") return {Route::kEvidence, {}};
   constexpr std::pair<std::string_view, Route> kPrefixed[] = {{"/v1/txs/", Route::kTx},
                                                               {"/v1/accounts/", Route::kAccount},
                                                               {"/v1/blocks/", Route::kBlock},
                                                               {"/v1/proofs/accounts/", Route::kAccountProof},
                                                               {"/v1/laws/", Route::kLaw},
-                                                              {"/v1/explanations/", Route::kExplanation}};
+                                                              {"/v1/explanations/", Route::kExplanation},
+                                                              {"/v1/plans/", Route::kPlan},
+                                                              {"/v1/plan-data/", Route::kPlanData}};
   for (const auto& [prefix, route] : kPrefixed) {
     if (!path.starts_with(prefix)) continue;
     std::string_view arg = path.substr(prefix.size());
@@ -202,6 +208,27 @@ v1::TxView ViewOfBody(const v1::SignedTx& envelope, const v1::TxBody& body) {
       out->set_store(Hex(in.store()));
       break;
     }
+    case v1::TxBody::kPlanData: {
+      const v1::PlanData& in = body.plan_data();
+      v1::PlanDataView* out = view.mutable_plan_data();
+      out->set_sha256(Hex(in.sha256()));
+      out->set_size(in.size());
+      out->set_index(in.index());
+      out->set_data_bytes(in.data().size());
+      break;
+    }
+    case v1::TxBody::kCommitPlan: {
+      const v1::CommitPlan& in = body.commit_plan();
+      v1::CommitPlanView* out = view.mutable_commit_plan();
+      out->set_epoch(in.epoch());
+      out->set_plan_sha256(Hex(in.plan_sha256()));
+      out->set_matrix_sha256(Hex(in.matrix_sha256()));
+      out->set_products_sha256(Hex(in.products_sha256()));
+      out->set_demand_sha256(Hex(in.demand_sha256()));
+      out->set_demand_from_epoch(in.demand_from_epoch());
+      out->set_demand_epochs(in.demand_epochs());
+      break;
+    }
     case v1::TxBody::ACTION_NOT_SET: break;
   }
   return view;
@@ -229,6 +256,7 @@ v1::BlockHeaderView ViewOfHeader(const v1::BlockHeader& header) {
   view.set_history_root(Hex(header.history_root()));
   view.set_validator_set_hash(Hex(header.validator_set_hash()));
   view.set_law_set_hash(Hex(header.law_set_hash()));
+  view.set_evidence_root(Hex(header.evidence_root()));
   return view;
 }
 
@@ -319,6 +347,10 @@ class HttpApi::Handlers {
       case Route::kLaws: return NoQuery(request, [&] { return JsonReply(LawsAnswer(*service_.Snapshot())); });
       case Route::kLaw: return GetLaw(match.arg, request);
       case Route::kExplanation: return GetExplanation(match.arg, request);
+      case Route::kPlan: return NoQuery(request, [&] { return GetPlan(match.arg); });
+      case Route::kPlanData: return NoQuery(request, [&] { return GetPlanData(match.arg); });
+      case Route::kDemand: return GetDemand(request);
+      case Route::kEvidence: return GetEvidence(request);
       case Route::kSubmitTx:
       case Route::kSubmitTxBatch:
       case Route::kNone: break;
@@ -413,6 +445,74 @@ class HttpApi::Handlers {
     }
     return LawReply(ExplanationAnswer(*service_.Snapshot(), *key, only->first == "week" ? "week_closed" : "epoch_closed",
                                       *period));
+  }
+
+  // GET /v1/plans/{epoch}
+  Reply GetPlan(std::string_view epoch_text) {
+    std::optional<uint64_t> epoch = ParseDecimal(epoch_text, kMaxDecimalDigits);
+    if (!epoch) return ErrorReply(400, "BAD_EPOCH", "a plan is asked for by its epoch (0, 1, ...)");
+    return PlanReply(PlanAnswer(*service_.Snapshot(), *epoch));
+  }
+
+  // GET /v1/plan-data/{sha256}
+  Reply GetPlanData(std::string_view sha_hex) {
+    const std::optional<ledger::Hash> sha256 = ParseHashHex(sha_hex);
+    if (!sha256) return ErrorReply(400, "BAD_HASH", "plan data is named by its SHA-256: 64 hex digits");
+    return PlanReply(PlanDataAnswer(*service_.Snapshot(), *sha256));
+  }
+
+  // GET /v1/evidence[?from=N][&limit=M]
+  Reply GetEvidence(const httplib::Request& request) {
+    uint64_t from = 0, limit = kMaxEvidencePage;
+    for (const auto& [name, value] : request.params) {
+      if (request.params.count(name) != 1) return BadRequest("query parameter '" + Printable(name, 64) + "' is repeated");
+      std::optional<uint64_t> parsed = ParseDecimal(value, kMaxDecimalDigits);
+      if (name == "from" && parsed) {
+        from = *parsed;
+      } else if (name == "limit" && parsed && *parsed >= 1 && *parsed <= kMaxEvidencePage) {
+        limit = *parsed;
+      } else {
+        return BadRequest("the query parameters are from=N (the first sequence number) and limit=1.." +
+                          std::to_string(kMaxEvidencePage));
+      }
+    }
+    return JsonReply(EvidenceAnswer(*service_.Snapshot(), from, static_cast<size_t>(limit)));
+  }
+
+  // GET /v1/demand?matrix=SHA&products=SHA[&from_epoch=E][&epochs=K]
+  Reply GetDemand(const httplib::Request& request) {
+    std::optional<ledger::Hash> matrix, products;
+    std::optional<uint64_t> from_epoch, epochs;
+    for (const auto& [name, value] : request.params) {
+      if (request.params.count(name) != 1) return BadRequest("query parameter '" + Printable(name, 64) + "' is repeated");
+      bool ok = false;
+      if (name == "matrix") {
+        ok = (matrix = ParseHashHex(value)).has_value();
+      } else if (name == "products") {
+        ok = (products = ParseHashHex(value)).has_value();
+      } else if (name == "from_epoch") {
+        ok = (from_epoch = ParseDecimal(value, kMaxDecimalDigits)).has_value();
+      } else if (name == "epochs") {
+        ok = (epochs = ParseDecimal(value, kMaxDecimalDigits)).has_value() && *epochs <= UINT32_MAX;
+      } else {
+        return BadRequest("unknown query parameter '" + Printable(name, 64) + "'");
+      }
+      if (!ok) return BadRequest("matrix and products are SHA-256 hashes (64 hex digits), from_epoch and epochs numbers");
+    }
+    if (!matrix || !products) {
+      return BadRequest("ask for the demand of stored inputs: ?matrix=SHA-256&products=SHA-256[&from_epoch=E][&epochs=K]");
+    }
+    std::optional<uint32_t> window_epochs;
+    if (epochs) window_epochs = static_cast<uint32_t>(*epochs);
+    return PlanReply(DemandAnswer(*service_.Snapshot(), *matrix, *products, from_epoch, window_epochs));
+  }
+
+  template <typename M>
+  static Reply PlanReply(const Result<M>& answer) {
+    if (answer.ok()) return JsonReply(*answer);
+    const std::string& code = answer.status().code();
+    const bool missing = code == "NOT_FOUND" || code == "PLAN_DATA_MISSING";
+    return ErrorReply(missing ? 404 : 400, code, Printable(answer.status().message(), 1000));
   }
 
   template <typename M>

@@ -17,12 +17,14 @@
 #include "gongshe/v1/peer.pb.h"
 #include "common/file.h"
 #include "ledger/batch_verify.h"
+#include "ledger/evidence.h"
 #include "ledger/genesis.h"
 #include "ledger/key_file.h"
 #include "ledger/ledger.h"
 #include "ledger/state.h"
 #include "ledger/transaction.h"
 #include "node/block_sync.h"
+#include "node/evidence.h"
 #include "node/http_api.h"
 #include "node/mempool.h"
 #include "node/transport.h"
@@ -41,6 +43,10 @@ constexpr size_t kMaxGossipBatch = 512;
 constexpr size_t kMaxGossipTxsIn = 10'000;
 constexpr size_t kRecoveredCommittedBlocks = 64;
 constexpr size_t kMaxVotedRecords = 4096;
+// Equivocation evidence reported by the core and waiting for a block (node/evidence.h). The node
+// runs the genesis epoch only, so evidence of any other epoch is invalid here.
+constexpr size_t kMaxPendingEvidence = 64;
+constexpr uint64_t kNodeEpoch = 0;
 // Block sync starts when a peer is this far ahead while we commit nothing for kSyncStall, or
 // further ahead than kSyncFarBehindBlocks at all: the core's own catch-up is for short gaps.
 constexpr uint64_t kSyncLagBlocks = 3;
@@ -148,6 +154,8 @@ class NodeImpl final : public Node {
   // Proposals.
   void TryAnswerPayload(std::deque<consensus::Action>& queue);
   TxIdSet UncommittedTxIds(const BlockId& parent_id) const;
+  // Evidence the core reported: kept for a proposal of this node's (evidence_pool_).
+  void OnEvidence(const v1::Evidence& evidence);
 
   // Commit.
   void OnCommit(const consensus::Commit& commit);
@@ -177,6 +185,7 @@ class NodeImpl final : public Node {
   std::unique_ptr<ThreadPool> workers_;         // admission checks: bulk work, at kWorkerNice
   std::unique_ptr<ThreadPool> block_checkers_;  // with the node loop, a block's signature checks
   std::unique_ptr<Mempool> mempool_;
+  EvidencePool evidence_pool_{kMaxPendingEvidence};  // node loop only
 
   asio::io_context node_io_;
   asio::io_context net_io_;
@@ -441,9 +450,7 @@ void NodeImpl::RunOne(consensus::Action& action, std::deque<consensus::Action>& 
   } else if (auto* commit = std::get_if<consensus::Commit>(&action)) {
     pending_commits_.push_back(std::move(*commit));
   } else if (auto* evidence = std::get_if<consensus::ReportEvidence>(&action)) {
-    spdlog::warn("equivocation by validator {} in round {}",
-                 ToHex(AsBytes(evidence->evidence.validator())),
-                 evidence->evidence.first().round());
+    OnEvidence(evidence->evidence);
   }
 }
 
@@ -548,6 +555,9 @@ Result<ExecutedBlock> NodeImpl::Execute(const ledger::KvReader& base, ByteView p
   if (ledger::Sha256(AsBytes(executed.block.header())) != payload_hash) {
     return gongshe::Status{"BAD_BLOCK", "payload hash is not the block hash"};
   }
+  // The ledger checks only the evidence's shape; signatures and membership are checked here.
+  GS_RETURN_IF_ERROR(
+      VerifyBlockEvidence(executed.block, kNodeEpoch, *validators_, genesis_.genesis.chain_id(), verifier_));
   if (check_time) {
     v1::BlockHeader header;
     if (!header.ParseFromString(executed.block.header())) return gongshe::Status{"BAD_BLOCK", "bad header"};
@@ -651,13 +661,18 @@ void NodeImpl::TryAnswerPayload(std::deque<consensus::Action>& queue) {
 
   const auto started = Clock::now();
   const ledger::ChainTip tip = ledger::ReadChainTip(*base);
+  // Evidence the parent's state (committed, or recorded by an uncommitted ancestor) lacks.
+  std::vector<std::string> evidence = evidence_pool_.Select(*base, ledger::kMaxBlockEvidence);
+  size_t evidence_bytes = 0;
+  for (const std::string& item : evidence) evidence_bytes += item.size();
   std::vector<PooledTx> pooled = mempool_->Reap(
-      config_.max_block_txs, config_.max_block_bytes,
+      config_.max_block_txs, config_.max_block_bytes - std::min<size_t>(evidence_bytes, config_.max_block_bytes),
       [base](const PublicKey& key) { return NextNonce(*base, key); }, UncommittedTxIds(request.parent_id));
   std::vector<std::string> txs;
   txs.reserve(pooled.size());
   for (const PooledTx& tx : pooled) txs.push_back(*tx.bytes);
-  v1::Block block = ledger::MakeBlock(tip, std::move(txs), NowMs(), key_->public_key(), request.round);
+  v1::Block block =
+      ledger::MakeBlock(tip, std::move(txs), NowMs(), key_->public_key(), request.round, std::move(evidence));
   std::string payload;
   GS_ASSERT(block.SerializeToString(&payload));
   const Hash payload_hash = ledger::Sha256(AsBytes(block.header()));
@@ -667,6 +682,22 @@ void NodeImpl::TryAnswerPayload(std::deque<consensus::Action>& queue) {
   for (consensus::Action& a : core_->OnPayloadReady(request, Bytes(payload.begin(), payload.end()), payload_hash)) {
     queue.push_back(std::move(a));
   }
+}
+
+void NodeImpl::OnEvidence(const v1::Evidence& evidence) {
+  const std::string accused = ToHex(AsBytes(evidence.validator())).substr(0, 12);
+  // The core reports only statements it verified; checked again as every voter will check it, so
+  // this node never proposes a block the others refuse.
+  gongshe::Status valid =
+      VerifyEvidenceInEpoch(evidence, kNodeEpoch, *validators_, genesis_.genesis.chain_id(), verifier_);
+  if (!valid.ok()) {
+    spdlog::error("equivocation evidence against {} does not verify: {}", accused, valid.ToString());
+    return;
+  }
+  const EvidencePool::AddResult added = evidence_pool_.Add(evidence.SerializeAsString(), ledger_->state());
+  spdlog::warn("equivocation ({}) by validator {} in round {}: {}",
+               evidence.kind() == v1::Evidence::KIND_DOUBLE_VOTE ? "double vote" : "double proposal", accused,
+               evidence.first().round(), ToString(added));
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -729,6 +760,7 @@ void NodeImpl::CommitOne(const consensus::CommittedBlock& committed, const v1::C
 
 void NodeImpl::AfterCommit(const v1::Block& block, const std::vector<Hash>& tx_ids) {
   mempool_->Update(tx_ids, ledger_->state());
+  if (block.evidence_size() > 0) evidence_pool_.DropRecorded(ledger_->state());
   last_commit_at_ = Clock::now();
   {
     std::lock_guard lock(commit_mu_);

@@ -333,7 +333,7 @@ TEST_F(StateMachineTest, NoTransferOperationExists) {
   v1::TxBody body = chain_.Body(member_);
   std::string bytes = body.SerializeAsString();
   std::string transfer_payload = "\x0a\x20" + testing::Bytes32(other_member_.public_key()) + "\x10\x64";
-  bytes += '\x7a';  // field 15, length-delimited
+  bytes += "\xfa\x01";  // field 31 (no action has it), length-delimited
   bytes += static_cast<char>(transfer_payload.size());
   bytes += transfer_payload;
   v1::SignedTx tx;

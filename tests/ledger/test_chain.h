@@ -100,6 +100,15 @@ class TestChain {
   std::string Attend(const KeyPair& workplace, const PublicKey& member, int64_t shift_start_s, uint32_t minutes) {
     return builder_.Attend(workplace, NextNonce(workplace), member, shift_start_s, minutes);
   }
+  // `file` as plan data, one transaction per chunk.
+  std::vector<std::string> PlanData(const KeyPair& planner, std::string_view file) {
+    std::vector<std::string> txs = builder_.PlanData(planner, NextNonce(planner), file);
+    pending_[planner.public_key()] += txs.size() - 1;
+    return txs;
+  }
+  std::string CommitPlan(const KeyPair& planner, const v1::CommitPlan& action) {
+    return builder_.CommitPlan(planner, NextNonce(planner), action);
+  }
 
   v1::Block Block(std::vector<std::string> txs, int64_t time_ms) {
     return MakeBlock(ReadChainTip(kv_), std::move(txs), time_ms, validator().public_key(), 0);

@@ -137,6 +137,13 @@ class LedgerService final : public NodeService {
     std::lock_guard lock(mu_);
     ApplyBlock({}, time_ms);
   }
+  // A block carrying `evidence` (serialised gongshe.v1.Evidence), one second after the last.
+  void EvidenceBlock(std::vector<std::string> evidence) {
+    std::lock_guard lock(mu_);
+    time_ms_ = std::max(time_ms_ + 1000, ledger_->tip().state.time_ms() + 1000);
+    v1::Block block = ledger::MakeBlock(ledger_->tip(), {}, time_ms_, TestKey(1002).public_key(), 0, std::move(evidence));
+    ASSERT_TRUE(ledger_->Apply(block).ok());
+  }
   // Blocks until `n` requests wait in WaitForCommit.
   void AwaitWaiting(int n) {
     std::unique_lock lock(mu_);
@@ -451,6 +458,68 @@ TEST_F(HttpApiTest, BlocksByHeightAndLatestChainTogether) {
   ExpectGetRefused("/v1/blocks/+1", 400, "BAD_HEIGHT");
   ExpectGetRefused("/v1/blocks/1.0", 400, "BAD_HEIGHT");
   ExpectGetRefused("/v1/blocks/Latest", 400, "BAD_HEIGHT");
+}
+
+TEST_F(HttpApiTest, RecordedEvidenceIsListedInOrderAndPaged) {
+  Result<v1::EvidenceListResponse> none = client_->GetEvidence(0, 100);
+  ASSERT_TRUE(none.ok()) << none.status().ToString();
+  EXPECT_EQ(none->total(), 0u);
+  EXPECT_EQ(none->evidence_size(), 0);
+  std::vector<std::string> items;
+  for (uint64_t round = 3; round <= 5; ++round) {
+    v1::Evidence e;
+    e.set_version(1);
+    e.set_kind(round == 4 ? v1::Evidence::KIND_DOUBLE_PROPOSAL : v1::Evidence::KIND_DOUBLE_VOTE);
+    e.set_validator(std::string(AsChars(TestKey(1005).public_key())));
+    for (v1::SignedStatement* s : {e.mutable_first(), e.mutable_second()}) {
+      s->set_round(round);
+      s->set_parent_id(std::string(32, '\x09'));
+      s->set_signature(std::string(64, '\x07'));
+    }
+    e.mutable_first()->set_block_id(std::string(32, '\x01'));
+    e.mutable_second()->set_block_id(std::string(32, '\x02'));
+    items.push_back(e.SerializeAsString());
+  }
+  service_->EvidenceBlock({items[0], items[1]});
+  service_->EvidenceBlock({items[2]});
+  Result<v1::EvidenceListResponse> all = client_->GetEvidence(0, 100);
+  ASSERT_TRUE(all.ok()) << all.status().ToString();
+  EXPECT_EQ(all->height(), 2u);
+  EXPECT_EQ(all->total(), 3u);
+  ASSERT_EQ(all->evidence_size(), 3);
+  const v1::EvidenceView& second = all->evidence(1);
+  EXPECT_EQ(second.sequence(), 1u);
+  EXPECT_EQ(second.validator(), Hex(TestKey(1005)));
+  EXPECT_EQ(second.kind(), v1::Evidence::KIND_DOUBLE_PROPOSAL);
+  EXPECT_EQ(second.round(), 4u);
+  EXPECT_EQ(second.epoch(), 0u);
+  EXPECT_EQ(second.height(), 1u);
+  EXPECT_EQ(second.evidence_bytes(), items[1]);
+  EXPECT_EQ(second.evidence().SerializeAsString(), items[1]);
+  EXPECT_EQ(all->evidence(2).height(), 2u);
+  Result<v1::EvidenceListResponse> page = client_->GetEvidence(2, 1);
+  ASSERT_TRUE(page.ok());
+  ASSERT_EQ(page->evidence_size(), 1);
+  EXPECT_EQ(page->evidence(0).evidence_bytes(), items[2]);
+  EXPECT_EQ(client_->GetEvidence(3, 100)->evidence_size(), 0);
+  // The blocks show the evidence root; a block without evidence shows none.
+  Result<v1::BlockResponse> block = client_->GetBlock(1);
+  ASSERT_TRUE(block.ok());
+  EXPECT_EQ(block->header().evidence_root().size(), 64u);
+  // JSON: the kind by name, the key in hex.
+  httplib::Result raw = http_->Get("/v1/evidence?limit=1");
+  ASSERT_TRUE(raw);
+  EXPECT_EQ(raw->status, 200);
+  EXPECT_NE(raw->body.find("\"kind\":\"KIND_DOUBLE_VOTE\""), std::string::npos) << raw->body;
+  EXPECT_NE(raw->body.find(Hex(TestKey(1005))), std::string::npos) << raw->body;
+  const auto [height, root] = service_->HeightAndRoot();
+  ExpectGetRefused("/v1/evidence?limit=0", 400, "BAD_REQUEST");
+  ExpectGetRefused("/v1/evidence?limit=101", 400, "BAD_REQUEST");
+  ExpectGetRefused("/v1/evidence?from=-1", 400, "BAD_REQUEST");
+  ExpectGetRefused("/v1/evidence?from=1&from=2", 400, "BAD_REQUEST");
+  ExpectGetRefused("/v1/evidence?validator=ab", 400, "BAD_REQUEST");
+  ExpectGetRefused("/v1/evidence/1", 404, "NOT_FOUND");
+  EXPECT_EQ(service_->HeightAndRoot(), std::make_pair(height, root));
 }
 
 TEST_F(HttpApiTest, StatusReportsChainAndNode) {
