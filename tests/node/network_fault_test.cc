@@ -147,7 +147,7 @@ TEST_F(NetworkFaultTest, KilledAndRestartedValidatorsLoseNothingAndCatchUp) {
   ExpectNothingLostAndAgreement(net, tracker);
   // Node 2 was far behind when it came back: it caught up by block sync, not only by consensus.
   EXPECT_NE(ReadFile(net.network().nodes[2].home + "/" + kNodeLogFile).find("blocks by block sync"), std::string::npos)
-      << net.LogTail(2);
+      << net.LogTail(2) << net.LogTail(3) << net.LogTail(0);
 }
 
 // Raw TCP to a node's peer port: each of these byte strings must get the connection closed while
