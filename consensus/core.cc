@@ -242,7 +242,7 @@ Status Core::Dispatch(const PublicKey& from, ByteView bytes) {
   }
   if (std::optional<uint64_t> epoch = MessageEpoch(message); epoch && *epoch != epoch_) {
     if (*epoch > epoch_) return HandleFutureMessage(from, message, bytes, *epoch);
-    if (*epoch + 1 == epoch_) HelpPastEpoch(from);
+    HelpPastEpoch(from);
     return Reject("WRONG_EPOCH", "message of past epoch " + std::to_string(*epoch));
   }
   switch (message.body_case()) {
@@ -257,7 +257,10 @@ Status Core::Dispatch(const PublicKey& from, ByteView bytes) {
     case v1::ConsensusMessage::kBlockResponse:
       return HandleBlockResponse(message.block_response());
     case v1::ConsensusMessage::kEpochSwitch:
-      return HandleEpochSwitch(message.epoch_switch());
+      return HandleEpochSwitch(from, message, bytes);
+    case v1::ConsensusMessage::kEpochQuery:
+      if (message.epoch_query().epoch() < epoch_) HelpPastEpoch(from);
+      return Status::Ok();  // a query of our epoch or a later one needs nothing
     case v1::ConsensusMessage::BODY_NOT_SET:
       break;
   }
@@ -270,6 +273,7 @@ Actions Core::OnTimer(uint64_t round) {
   Emit(SetTimer{current_round_, TimeoutDelay()});
   helped_.clear();
   if (Active()) LocalTimeout();
+  if (!IsValidator() && signer_ != nullptr) AskWhetherEpochEnded();
   RetryPendingWork();
   if (fetch_) {
     ++fetch_->attempts;
@@ -353,9 +357,10 @@ const v1::QuorumCert& Core::WireQc(const v1::QuorumCert& qc) const {
 // names a block to fetch, which brings the certified chain across the boundary (or boundaries).
 Status Core::HandleFutureMessage(const PublicKey& from, const v1::ConsensusMessage& message, ByteView bytes,
                                  uint64_t epoch) {
-  const v1::QuorumCert* qc = message.has_proposal()  ? &message.proposal().block().justify()
-                             : message.has_timeout() ? &message.timeout().high_qc()
-                                                     : nullptr;
+  const v1::QuorumCert* qc = message.has_proposal()       ? &message.proposal().block().justify()
+                             : message.has_timeout()      ? &message.timeout().high_qc()
+                             : message.has_epoch_switch() ? &message.epoch_switch().root_qc()
+                                                          : nullptr;
   if (qc != nullptr && epoch == epoch_ + 1 && qc->epoch() == epoch_ && QcCarriesCommit(*qc)) {
     GS_RETURN_IF_ERROR(CheckQc(*qc));
     ProcessQc(*qc);
@@ -382,19 +387,31 @@ Status Core::HandleFutureMessage(const PublicKey& from, const v1::ConsensusMessa
   return Reject("FUTURE_EPOCH", "kept until epoch " + std::to_string(epoch));
 }
 
-// A member of the previous epoch still talks in it: it may lack the QC that ended the epoch (the
-// leader that formed it may be all that holds it), and without it the laggers may lack a quorum
-// there. Answered once per peer per timer.
+// A peer in an earlier epoch: a member of the previous one still talking in it may lack the QC
+// that ended it (the leader that formed it may be all that holds it), and without it the laggers
+// may lack a quorum there; an observer asks, and it may hold a key that joined, which nobody else
+// tells. Answered once per peer per timer period. A peer further behind gets the same QC: it
+// fetches the chain up to the block that QC commits, across the epochs between (HandleEpochSwitch).
 void Core::HelpPastEpoch(const PublicKey& from) {
-  if (!root_certificate_ || !previous_set_->IndexOf(from) || !helped_.insert(from).second) return;
+  if (!root_certificate_ || helped_.size() >= kMaxHelpedPerTimer || !helped_.insert(from).second) return;
   v1::ConsensusMessage message;
   message.set_version(kVersion);
   *message.mutable_epoch_switch()->mutable_root_qc() = *root_certificate_;
   Emit(SendMessage{from, Serialize(message)});
 }
 
-Status Core::HandleEpochSwitch(const v1::EpochSwitch& message) {
-  const v1::QuorumCert& qc = message.root_qc();
+// A keyed observer may be in the next epoch's set: the epoch's validators answer if it is.
+void Core::AskWhetherEpochEnded() {
+  v1::ConsensusMessage message;
+  message.set_version(kVersion);
+  message.mutable_epoch_query()->set_epoch(epoch_);
+  Broadcast(message);
+}
+
+// One of a later epoch is kept like any later-epoch message, and its block fetched.
+Status Core::HandleEpochSwitch(const PublicKey& from, const v1::ConsensusMessage& message, ByteView bytes) {
+  const v1::QuorumCert& qc = message.epoch_switch().root_qc();
+  if (qc.epoch() > epoch_) return HandleFutureMessage(from, message, bytes, qc.epoch());
   if (qc.epoch() != epoch_) return Reject("WRONG_EPOCH", "epoch switch of epoch " + std::to_string(qc.epoch()));
   if (!QcCarriesCommit(qc)) return Reject("BAD_QC", "an epoch switch needs a QC that commits a block");
   GS_RETURN_IF_ERROR(CheckQc(qc));

@@ -236,7 +236,8 @@ class Core {
   Status HandleFutureMessage(const PublicKey& from, const v1::ConsensusMessage& message, ByteView bytes,
                              uint64_t epoch);
   void HelpPastEpoch(const PublicKey& from);
-  Status HandleEpochSwitch(const v1::EpochSwitch& message);
+  void AskWhetherEpochEnded();
+  Status HandleEpochSwitch(const PublicKey& from, const v1::ConsensusMessage& message, ByteView bytes);
   void ApplyPendingEpoch();
   // Whether `block` (of this epoch) extends the root with the previous epoch's QC as justify.
   bool JustifiedAcrossEpochs(const v1::ConsensusBlock& block) const;
@@ -313,7 +314,7 @@ class Core {
   std::deque<FutureMessage> future_messages_;  // bounded by kMaxFutureMessages and bytes
   size_t future_bytes_ = 0;
   std::deque<FutureMessage> replay_;  // kept messages of the epoch just entered, to handle
-  std::set<PublicKey> helped_;        // previous-epoch peers sent the root certificate this timer
+  std::set<PublicKey> helped_;        // peers sent the root certificate this timer period
 
   // Safety state (persisted).
   uint64_t highest_voted_round_ = 0;
@@ -370,6 +371,8 @@ inline constexpr int kMaxProposalsPerRound = 2;  // the first and one conflictin
 // oldest are dropped (their senders repeat them: timeouts every timer, proposals every round).
 inline constexpr size_t kMaxFutureMessages = 128;
 inline constexpr size_t kMaxFutureBytesInMessages = 2;  // times config.max_message_bytes
+// Peers in earlier epochs answered with the root certificate per timer period.
+inline constexpr size_t kMaxHelpedPerTimer = kMaxValidators;
 // Timer periods without progress after which a fetch may be displaced (and an unverified one,
 // named by a message that could not be checked, is given up).
 inline constexpr uint32_t kFetchPatience = 4;

@@ -141,6 +141,9 @@ std::string Describe(ByteView bytes) {
     case v1::ConsensusMessage::kEpochSwitch:
       out << "EPOCH_SWITCH qc e" << m->epoch_switch().root_qc().epoch() << " r" << m->epoch_switch().root_qc().round();
       break;
+    case v1::ConsensusMessage::kEpochQuery:
+      out << "EPOCH_QUERY e" << m->epoch_query().epoch();
+      break;
     case v1::ConsensusMessage::BODY_NOT_SET:
       out << "EMPTY";
       break;
@@ -709,6 +712,7 @@ class Simulation {
     if (m && m->has_proposal()) return m->proposal().block().epoch();
     if (m && m->has_vote()) return m->vote().epoch();
     if (m && m->has_timeout()) return m->timeout().epoch();
+    if (m && m->has_epoch_query()) return m->epoch_query().epoch();
     return std::nullopt;
   }
 
