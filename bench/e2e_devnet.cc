@@ -158,18 +158,6 @@ std::optional<Options> ParseOptions(int argc, char** argv) {
   return options;
 }
 
-// Rewrites every node's config with `level` (checked like any config value).
-Status SetLogLevel(const node::Network& network, const std::string& level) {
-  for (const node::NetworkNode& n : network.nodes) {
-    Result<node::NodeConfig> config = node::LoadNodeConfig(n.home);
-    if (!config.ok()) return config.status();
-    config->log_level = level;
-    if (Status written = node::WriteNodeConfig(*config); !written.ok()) return written;
-    if (Result<node::NodeConfig> check = node::LoadNodeConfig(n.home); !check.ok()) return check.status();
-  }
-  return Status::Ok();
-}
-
 // --- The machine -----------------------------------------------------------------------------
 
 std::string LoadAverage() {
@@ -999,17 +987,11 @@ int Run(const Options& options) {
   init.validators = options.validators;
   init.devnet = false;  // 7-day weeks: the shifts' week never closes under the run
   init.base_port = *base_port;
+  init.log_level = options.log_level;
   Result<node::Network> network = node::InitNetwork(init);
   if (!network.ok()) {
     Log("init: " + network.status().ToString());
     return 1;
-  }
-  if (!options.log_level.empty()) {
-    const Status set = SetLogLevel(*network, options.log_level);
-    if (!set.ok()) {
-      Log("--log-level: " + set.ToString());
-      return 1;
-    }
   }
 
   Workload work(*network, options);

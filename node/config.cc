@@ -7,6 +7,7 @@
 
 #include <toml++/toml.h>
 
+#include <algorithm>
 #include <array>
 #include <cerrno>
 #include <charconv>
@@ -70,10 +71,7 @@ std::string CheckPath(std::string_view value) {
 }
 
 std::string CheckLogLevel(std::string_view value) {
-  for (std::string_view level : kLogLevels) {
-    if (value == level) return "";
-  }
-  return "must be one of trace, debug, info, warn, error";
+  return IsLogLevel(value) ? "" : "must be one of trace, debug, info, warn, error";
 }
 
 std::string CheckRange(uint64_t value, Limit limit) {
@@ -376,6 +374,10 @@ Status WriteAll(int fd, std::string_view contents, const std::string& path) {
 std::string NodeConfig::GenesisPath() const { return Resolve(home, genesis_file); }
 std::string NodeConfig::ValidatorKeyPath() const { return Resolve(home, validator_key_file); }
 std::string NodeConfig::DataPath() const { return Resolve(home, data_dir); }
+
+bool IsLogLevel(std::string_view level) {
+  return std::find(kLogLevels.begin(), kLogLevels.end(), level) != kLogLevels.end();
+}
 
 Result<HostPort> ParseHostPort(std::string_view text) {
   HostPort out;

@@ -70,6 +70,9 @@ Result<NodeConfig> LoadNodeConfig(const std::string& home);
 Status WriteNodeConfig(const NodeConfig& config);
 
 // "host:port", the host a DNS name, an IPv4 literal or an IPv6 literal in brackets; port 1-65535.
+// One of trace, debug, info, warn, error (node.log_level).
+bool IsLogLevel(std::string_view level);
+
 Result<HostPort> ParseHostPort(std::string_view text);
 std::string FormatHostPort(const HostPort& address);
 

@@ -154,6 +154,9 @@ Status CheckOptions(const InitOptions& options) {
                      " do not fit in 1..65535; choose another --base-port");
   }
   if (options.genesis_time_ms && *options.genesis_time_ms < 0) return InitError("genesis time must not be negative");
+  if (!options.log_level.empty() && !IsLogLevel(options.log_level)) {
+    return InitError("the log level must be one of trace, debug, info, warn, error");
+  }
   return Status::Ok();
 }
 
@@ -276,6 +279,7 @@ Result<Network> InitNetwork(const InitOptions& options) {
   Network network = NetworkOf(dir, doc);
   for (size_t i = 0; i < options.validators; ++i) {
     NodeConfig config = ConfigFor(HomeOf(dir, i), i, options.validators, options.base_port, keys);
+    if (!options.log_level.empty()) config.log_level = options.log_level;
     GS_RETURN_IF_ERROR(WriteHome(config, keys[i]));
     network.nodes.push_back(NodeOf(dir, doc.genesis.communes(static_cast<int>(i)), i, config));
   }

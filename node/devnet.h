@@ -60,6 +60,7 @@ struct InitOptions {
   // the standard laws compiled into the binary (contracts/laws/*.law). Either way with the
   // standard law parameters (ledger/laws.h).
   std::string laws_dir;
+  std::string log_level;  // each node's config.toml node.log_level; empty: the default (info)
 };
 
 struct NetworkNode {

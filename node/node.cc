@@ -53,7 +53,10 @@ constexpr uint64_t kSyncLagBlocks = 3;
 constexpr uint64_t kSyncFarBehindBlocks = 16;
 constexpr auto kSyncStall = std::chrono::milliseconds(1500);
 constexpr auto kSyncTimeout = std::chrono::milliseconds(3000);
-constexpr auto kStartupWindow = std::chrono::milliseconds(1200);  // for peers to announce heights
+// For peers to announce their heights to a starting node: above the transport's longest redial
+// back-off (2 s), since a peer that saw us go down redials us only that often. Ends early once
+// every configured peer has announced.
+constexpr auto kStartupWindow = std::chrono::milliseconds(3000);
 constexpr auto kAnnounceInterval = std::chrono::milliseconds(500);
 constexpr auto kGossipInterval = std::chrono::milliseconds(5);
 // Admission checks are bulk work: the workers run at this lower priority, so that under load the
@@ -172,6 +175,7 @@ class NodeImpl final : public Node {
   void FinishSync();
 
   // Timers.
+  Bytes StatusFrame() const;  // our committed height, for peers
   void ArmAnnounce();
   void ArmGossip();
 
@@ -280,8 +284,11 @@ gongshe::Status NodeImpl::Open() {
   handlers.on_frame = [this](const PublicKey& from, Bytes frame) {
     asio::post(node_io_, [this, from, frame = std::move(frame)]() mutable { OnFrame(from, std::move(frame)); });
   };
-  handlers.on_peer = [](const PublicKey& peer, bool up) {
+  handlers.on_peer = [this](const PublicKey& peer, bool up) {
     spdlog::info("peer {} {}", ledger::PublicKeyToHex(peer).substr(0, 12), up ? "connected" : "disconnected");
+    // A new link learns our height at once, not at the next announcement: a starting peer
+    // decides from it whether to sync.
+    if (up) asio::post(node_io_, [this, peer] { transport_->Send(peer, StatusFrame()); });
   };
   handlers.on_link_error = [](const gongshe::Status& why) { spdlog::warn("peer link: {}", why.ToString()); };
   Result<std::unique_ptr<Transport>> transport = Transport::Create(net_io_, transport_config, handlers);
@@ -788,8 +795,9 @@ void NodeImpl::Prune() {
 
 void NodeImpl::OnStatusAnnounce(const PublicKey& from, uint64_t height) {
   peer_heights_[from] = height;
-  if (syncing_ && !sync_peer_ && height > ledger_->height() + kSyncLagBlocks) {
-    RequestSync();  // starting up behind a peer
+  if (syncing_ && !sync_peer_ &&
+      (height > ledger_->height() + kSyncLagBlocks || peer_heights_.size() >= config_.peers.size())) {
+    RequestSync();  // starting up: behind a peer, or every peer has told us where it is
     return;
   }
   MaybeStartSync();
@@ -892,11 +900,15 @@ void NodeImpl::FinishSync() {
 // ---------------------------------------------------------------------------------------------
 // Timers
 
-void NodeImpl::ArmAnnounce() {
+Bytes NodeImpl::StatusFrame() const {
   v1::PeerMessage message;
   message.set_version(kPeerVersion);
   message.mutable_status()->set_committed_height(ledger_->height());
-  transport_->Broadcast(Frame(message));
+  return Frame(message);
+}
+
+void NodeImpl::ArmAnnounce() {
+  transport_->Broadcast(StatusFrame());
   MaybeStartSync();
   announce_timer_->expires_after(kAnnounceInterval);
   announce_timer_->async_wait([this](const asio::error_code& error) {

@@ -217,6 +217,20 @@ TEST_F(InitTest, BadOptionsAreRefusedBeforeAnythingIsWritten) {
   o = Options(4);
   o.dir = "";
   expect_refused(o, "--dir");
+  o = Options(4);
+  o.log_level = "loud";
+  expect_refused(o, "log level");
+}
+
+TEST_F(InitTest, LogLevelGoesIntoEveryConfig) {
+  InitOptions options = Options(2);
+  options.log_level = "debug";
+  ASSERT_TRUE(InitNetwork(options).ok());
+  for (const char* home : {"/node0", "/node1"}) {
+    Result<NodeConfig> config = LoadNodeConfig(dir_ + home);
+    ASSERT_TRUE(config.ok()) << config.status().ToString();
+    EXPECT_EQ(config->log_level, "debug");
+  }
 }
 
 TEST_F(InitTest, RefusesAnExistingNetworkUnlessForced) {

@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <cstdlib>
 #include <filesystem>
 #include <map>
 #include <memory>
@@ -53,6 +54,8 @@ class TestNetwork {
     options.validators = nodes;
     options.devnet = true;
     options.base_port = FreeBasePort(nodes);
+    // For a failure's logs (LogTail) in detail: GONGSHE_TEST_LOG_LEVEL=debug.
+    if (const char* level = std::getenv("GONGSHE_TEST_LOG_LEVEL")) options.log_level = level;
     Result<Network> network = InitNetwork(options);
     if (!network.ok()) {
       status_ = network.status();
