@@ -2,6 +2,8 @@
 
 #include <string>
 
+#include "ledger/evidence.h"
+
 namespace gongshe::consensus {
 namespace {
 
@@ -175,22 +177,21 @@ Status VerifyCommitCertificate(const v1::CommitCertificate& cert, const Validato
 
 namespace {
 
+// The signature of one statement of evidence that passed ledger::CheckEvidenceShape.
 Status CheckStatement(const v1::SignedStatement& s, const v1::Evidence& evidence, const PublicKey& key,
                       std::string_view chain_id, const Verifier& verifier) {
-  std::optional<Hash> block_id = HashField(s.block_id());
-  std::optional<Signature> signature = ledger::SignatureFromBytes(AsBytes(s.signature()));
-  if (!block_id || !signature) return Bad("BAD_EVIDENCE", "statement has a malformed block id or signature");
+  const Hash block_id = HashField(s.block_id()).value();
+  const Signature signature = ledger::SignatureFromBytes(AsBytes(s.signature())).value();
   if (evidence.kind() == v1::Evidence::KIND_DOUBLE_PROPOSAL) {
-    const Bytes bytes = ProposalSignBytes(evidence.epoch(), s.round(), *block_id);
-    if (!verifier.Verify(key, kProposalDomain, chain_id, bytes, *signature)) {
+    const Bytes bytes = ProposalSignBytes(evidence.epoch(), s.round(), block_id);
+    if (!verifier.Verify(key, kProposalDomain, chain_id, bytes, signature)) {
       return Bad("BAD_SIGNATURE", "proposal signature of the evidence is invalid");
     }
     return Status::Ok();
   }
-  std::optional<Hash> parent_id = HashField(s.parent_id());
-  if (!parent_id) return Bad("BAD_EVIDENCE", "vote statement has a malformed parent id");
-  const Bytes bytes = VoteSignBytes(evidence.epoch(), s.round(), s.height(), *block_id, *parent_id, s.parent_round());
-  if (!verifier.Verify(key, kVoteDomain, chain_id, bytes, *signature)) {
+  const Hash parent_id = HashField(s.parent_id()).value();
+  const Bytes bytes = VoteSignBytes(evidence.epoch(), s.round(), s.height(), block_id, parent_id, s.parent_round());
+  if (!verifier.Verify(key, kVoteDomain, chain_id, bytes, signature)) {
     return Bad("BAD_SIGNATURE", "vote signature of the evidence is invalid");
   }
   return Status::Ok();
@@ -203,22 +204,11 @@ Status VerifyEvidence(const v1::Evidence& evidence, std::string_view chain_id) {
 }
 
 Status VerifyEvidence(const v1::Evidence& evidence, std::string_view chain_id, const Verifier& verifier) {
-  if (evidence.version() != kVersion) return Bad("BAD_EVIDENCE", "unsupported evidence version");
-  if (evidence.kind() != v1::Evidence::KIND_DOUBLE_PROPOSAL && evidence.kind() != v1::Evidence::KIND_DOUBLE_VOTE) {
-    return Bad("BAD_EVIDENCE", "unknown evidence kind");
-  }
+  GS_RETURN_IF_ERROR(ledger::CheckEvidenceShape(evidence));
   if (chain_id.size() > ledger::kMaxChainIdSize) return Bad("WRONG_CHAIN", "chain id too long");
-  std::optional<PublicKey> key = ledger::PublicKeyFromBytes(AsBytes(evidence.validator()));
-  if (!key) return Bad("BAD_EVIDENCE", "malformed validator key");
-  if (!evidence.has_first() || !evidence.has_second()) return Bad("BAD_EVIDENCE", "evidence needs two statements");
-  if (evidence.first().round() != evidence.second().round() || evidence.first().round() == 0) {
-    return Bad("NOT_CONFLICTING", "statements are for different rounds");
-  }
-  if (evidence.first().block_id() == evidence.second().block_id()) {
-    return Bad("NOT_CONFLICTING", "statements name the same block");
-  }
-  GS_RETURN_IF_ERROR(CheckStatement(evidence.first(), evidence, *key, chain_id, verifier));
-  return CheckStatement(evidence.second(), evidence, *key, chain_id, verifier);
+  const PublicKey key = ledger::PublicKeyFromBytes(AsBytes(evidence.validator())).value();
+  GS_RETURN_IF_ERROR(CheckStatement(evidence.first(), evidence, key, chain_id, verifier));
+  return CheckStatement(evidence.second(), evidence, key, chain_id, verifier);
 }
 
 }  // namespace gongshe::consensus

@@ -60,8 +60,9 @@ Status VerifyCommitCertificate(const v1::CommitCertificate& cert, const v1::Vali
 Status VerifyCommitCertificate(const v1::CommitCertificate& cert, const ValidatorSet& set, std::string_view chain_id,
                                const Verifier& verifier);
 
-// Two conflicting statements signed by the evidence's validator key in one epoch and round, both
-// signatures valid. Whether the key was a member of that epoch's set is for the caller to check.
+// Two conflicting statements signed by the evidence's validator key in one epoch and round: the
+// shape of ledger::CheckEvidenceShape (BAD_EVIDENCE), then both signatures (BAD_SIGNATURE).
+// Whether the key was a member of that epoch's set is for the caller to check.
 Status VerifyEvidence(const v1::Evidence& evidence, std::string_view chain_id);
 Status VerifyEvidence(const v1::Evidence& evidence, std::string_view chain_id, const Verifier& verifier);
 

@@ -39,6 +39,11 @@ Result<v1::Evidence> ParseEvidence(std::string_view bytes) {
   if (!evidence.ParseFromArray(bytes.data(), static_cast<int>(bytes.size()))) {
     return BadEvidence("bytes are not a gongshe.v1.Evidence");
   }
+  GS_RETURN_IF_ERROR(CheckEvidenceShape(evidence));
+  return evidence;
+}
+
+Status CheckEvidenceShape(const v1::Evidence& evidence) {
   if (HasOwnUnknownFields(evidence)) return BadEvidence("evidence has fields this version does not know");
   if (evidence.version() != kEvidenceVersion) return BadEvidence("unsupported evidence version");
   const v1::Evidence::Kind kind = evidence.kind();
@@ -55,7 +60,7 @@ Result<v1::Evidence> ParseEvidence(std::string_view bytes) {
   if (evidence.first().block_id() == evidence.second().block_id()) {
     return BadEvidence("statements name the same block");
   }
-  return evidence;
+  return Status::Ok();
 }
 
 Offence OffenceOf(const v1::Evidence& evidence) {

@@ -50,10 +50,13 @@ struct Offence {
   v1::Evidence::Kind kind = v1::Evidence::KIND_UNSPECIFIED;
 };
 
-// Parses evidence bytes and checks their shape: at most kMaxEvidenceBytes, no unknown fields,
-// version 1, a known kind, a 32-byte validator key, both statements, one round (> 0), 32-byte
-// block ids that differ, 64-byte signatures, and for votes 32-byte parent ids. BAD_EVIDENCE
-// otherwise. Signatures are not checked (see above).
+// Checks evidence's shape: no unknown fields, version 1, a known kind, a 32-byte validator key,
+// both statements, one round (> 0), 32-byte block ids that differ, 64-byte signatures, and for
+// votes 32-byte parent ids. BAD_EVIDENCE otherwise. Signatures are not checked (see above);
+// consensus::VerifyEvidence checks them after this.
+Status CheckEvidenceShape(const v1::Evidence& evidence);
+
+// Parses evidence bytes (at most kMaxEvidenceBytes) and checks their shape (above).
 Result<v1::Evidence> ParseEvidence(std::string_view bytes);
 
 // The offence of evidence that passed ParseEvidence.

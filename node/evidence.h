@@ -24,7 +24,7 @@
 namespace gongshe::node {
 
 // Evidence of `epoch` (WRONG_EPOCH otherwise) against a member of `set` (NOT_A_VALIDATOR), both
-// signatures valid (consensus::VerifyEvidence: BAD_EVIDENCE, NOT_CONFLICTING, BAD_SIGNATURE).
+// signatures valid (consensus::VerifyEvidence: BAD_EVIDENCE, BAD_SIGNATURE).
 Status VerifyEvidenceInEpoch(const v1::Evidence& evidence, uint64_t epoch, const consensus::ValidatorSet& set,
                              std::string_view chain_id, const consensus::Verifier& verifier);
 

@@ -413,8 +413,8 @@ TEST_F(EvidenceTest, DoubleVoteAndDoubleProposalVerify) {
 
 TEST_F(EvidenceTest, Rejections) {
   auto code = [&](const v1::Evidence& e) { return VerifyEvidence(e, kChain).code(); };
-  EXPECT_EQ(code(Make(v1::Evidence::KIND_DOUBLE_VOTE, Vote(H(1)), Vote(H(1)))), "NOT_CONFLICTING");
-  EXPECT_EQ(code(Make(v1::Evidence::KIND_DOUBLE_VOTE, Vote(H(1), 5), Vote(H(2), 6))), "NOT_CONFLICTING");
+  EXPECT_EQ(code(Make(v1::Evidence::KIND_DOUBLE_VOTE, Vote(H(1)), Vote(H(1)))), "BAD_EVIDENCE");  // one block
+  EXPECT_EQ(code(Make(v1::Evidence::KIND_DOUBLE_VOTE, Vote(H(1), 5), Vote(H(2), 6))), "BAD_EVIDENCE");  // two rounds
   EXPECT_EQ(code(Make(v1::Evidence::KIND_DOUBLE_VOTE, Vote(H(1)), Proposal(H(2)))), "BAD_EVIDENCE");
   EXPECT_EQ(code(Make(v1::Evidence::KIND_DOUBLE_PROPOSAL, Vote(H(1)), Vote(H(2)))), "BAD_SIGNATURE");
   EXPECT_EQ(code(Make(v1::Evidence::KIND_UNSPECIFIED, Vote(H(1)), Vote(H(2)))), "BAD_EVIDENCE");
