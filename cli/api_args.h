@@ -5,6 +5,7 @@
 #include <google/protobuf/message.h>
 
 #include <CLI/CLI.hpp>
+#include <cstdint>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -14,6 +15,9 @@
 #include "node/client.h"
 
 namespace gongshe::cli {
+
+// A figure for printf's %llu.
+inline unsigned long long U(uint64_t v) { return static_cast<unsigned long long>(v); }
 
 struct NodeOptions {
   std::string url = std::string(node::kDefaultNodeUrl);

@@ -37,4 +37,8 @@ void AddQueryCommands(CLI::App& app);
 // node's API (cli/plan_ledger_command.cc). After AddPlanCommands and AddQueryCommands.
 void AddPlanLedgerCommands(CLI::App& app);
 
+// Adds `gongshe propose law`, `gongshe vote` and `gongshe query proposal`: law amendments through a
+// node's API (cli/proposal_command.cc). After AddQueryCommands.
+void AddProposalCommands(CLI::App& app);
+
 }  // namespace gongshe::cli

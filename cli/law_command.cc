@@ -165,8 +165,6 @@ void AddRun(CLI::App& law) {
   });
 }
 
-unsigned long long U(uint64_t v) { return static_cast<unsigned long long>(v); }
-
 void PrintLaws(const v1::LawsResponse& laws) {
   std::printf("laws in force at height %llu (law set %s)\n", U(laws.height()), laws.law_set_hash().c_str());
   std::printf("each run has %llu fuel; labour is paid at %s credits per hour\n", U(laws.fuel_per_run()),

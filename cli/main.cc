@@ -22,6 +22,7 @@ int main(int argc, char** argv) {
   gongshe::cli::AddTxCommands(app);
   gongshe::cli::AddQueryCommands(app);
   gongshe::cli::AddPlanLedgerCommands(app);
+  gongshe::cli::AddProposalCommands(app);
   CLI11_PARSE(app, argc, argv);
   if (argc == 1) std::printf("%s", app.help().c_str());
   return 0;

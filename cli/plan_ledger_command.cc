@@ -27,8 +27,6 @@ namespace {
 
 using std::chrono::milliseconds;
 
-unsigned long long U(uint64_t v) { return static_cast<unsigned long long>(v); }
-
 struct PlanLedgerOptions {
   NodeOptions node;
   std::string key_file;

@@ -15,8 +15,6 @@
 namespace gongshe::cli {
 namespace {
 
-unsigned long long U(uint64_t v) { return static_cast<unsigned long long>(v); }
-
 // Role and class names without their enum prefix: ROLE_MEMBER -> member.
 std::string Short(const std::string& enum_name, std::string_view prefix) {
   std::string out = enum_name.starts_with(prefix) ? enum_name.substr(prefix.size()) : enum_name;
@@ -31,7 +29,7 @@ void PrintStatus(const v1::StatusResponse& s) {
   std::printf("height           %llu%s\n", U(s.height()), s.syncing() ? " (syncing)" : "");
   std::printf("last block       %s\n", s.last_block_hash().c_str());
   std::printf("state root       %s\n", s.state_root().c_str());
-  std::printf("epoch            %llu\n", U(s.epoch()));
+  std::printf("epoch            %llu (week %llu)\n", U(s.epoch()), U(s.week()));
   std::printf("round            %llu\n", U(s.round()));
   std::printf("node key         %s\n", s.node_key().c_str());
   std::printf("validators       %d\n", s.validators_size());

@@ -38,7 +38,7 @@ struct TxOptions {
   bool wait = false;
   uint64_t wait_ms = 30'000;
   // Action arguments; each subcommand uses some.
-  std::string public_key, role, member, voucher_class, amount, reason, category, cosign_key_file;
+  std::string public_key, role, delegate, member, voucher_class, amount, reason, category, cosign_key_file;
   std::optional<int64_t> shift_start_s;
   uint32_t minutes = 0;
 };
@@ -162,12 +162,23 @@ void AddTxCommands(CLI::App& app) {
       [](CLI::App& cmd) {
         cmd.add_option("--public-key", options.public_key, "The new account's key: hex, or a key file")->required();
         cmd.add_option("--role", options.role, "member, delegate, workplace, store, issuer or planner")->required();
+        cmd.add_option("--delegate", options.delegate,
+                       "A member's delegate, whose constituency it joins: hex, or a key file (members only)");
       },
       [key_arg]() -> Build {
         const ledger::PublicKey key = key_arg("tx register", options.public_key);
         const v1::Role role = ValueOrFail("tx register", ParseRole(options.role), options.node.json);
-        return [key, role](const TxBuilder& b, const KeyPair& signer, uint64_t nonce) {
-          return b.Register(signer, nonce, key, role);
+        if (options.delegate.empty()) {
+          return [key, role](const TxBuilder& b, const KeyPair& signer, uint64_t nonce) {
+            return b.Register(signer, nonce, key, role);
+          };
+        }
+        if (role != v1::ROLE_MEMBER) {
+          Fail("tx register", Status("BAD_ARGS", "only a member is registered under a delegate"), options.node.json);
+        }
+        const ledger::PublicKey delegate = key_arg("tx register", options.delegate);
+        return [key, delegate](const TxBuilder& b, const KeyPair& signer, uint64_t nonce) {
+          return b.RegisterMember(signer, nonce, key, delegate);
         };
       });
 

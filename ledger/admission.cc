@@ -8,10 +8,11 @@
 namespace gongshe::ledger {
 namespace {
 
-// The role an action needs, and what the action does (for the message).
+// The role an action needs (or either of two), and what the action does (for the message).
 struct ActionRule {
   v1::Role role;
   const char* what;
+  v1::Role other_role = v1::ROLE_UNSPECIFIED;
 };
 
 std::optional<ActionRule> RuleOf(v1::TxBody::ActionCase action) {
@@ -23,6 +24,8 @@ std::optional<ActionRule> RuleOf(v1::TxBody::ActionCase action) {
     case v1::TxBody::kRedeemVouchers: return ActionRule{v1::ROLE_MEMBER, "redeem vouchers"};
     case v1::TxBody::kPlanData: return ActionRule{v1::ROLE_PLANNER, "send plan data"};
     case v1::TxBody::kCommitPlan: return ActionRule{v1::ROLE_PLANNER, "commit plans"};
+    case v1::TxBody::kProposeAmendment: return ActionRule{v1::ROLE_DELEGATE, "propose amendments"};
+    case v1::TxBody::kCastVote: return ActionRule{v1::ROLE_DELEGATE, "vote", v1::ROLE_MEMBER};
     case v1::TxBody::ACTION_NOT_SET: break;
   }
   return std::nullopt;
@@ -45,8 +48,10 @@ Status CheckSenderMayAct(const DecodedTx& tx, const v1::Account& signer) {
   std::optional<ActionRule> rule = RuleOf(tx.body.action_case());
   if (!rule) return {"UNKNOWN_ACTION", "transaction carries no action"};
   if (signer.role() == rule->role) return Status::Ok();
-  return {"UNAUTHORIZED", "only a " + v1::Role_Name(rule->role) + " may " + rule->what + "; the signer is a " +
-                              v1::Role_Name(signer.role())};
+  if (rule->other_role != v1::ROLE_UNSPECIFIED && signer.role() == rule->other_role) return Status::Ok();
+  const std::string who = v1::Role_Name(rule->role) +
+                          (rule->other_role != v1::ROLE_UNSPECIFIED ? " or a " + v1::Role_Name(rule->other_role) : "");
+  return {"UNAUTHORIZED", "only a " + who + " may " + rule->what + "; the signer is a " + v1::Role_Name(signer.role())};
 }
 
 Status CheckAdmission(const DecodedTx& tx, const KvReader& committed_state, uint64_t max_nonce_ahead) {

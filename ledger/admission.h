@@ -27,7 +27,8 @@ Status CheckActiveSigner(const PublicKey& signer, const v1::Account* account);
 //   UNEXPECTED_COSIGNATURE  a co-signature on anything but a redemption
 //   UNAUTHORIZED            the action needs another role: register and retire need a commune
 //                           registrar, attendance a workplace, issuing an issuer, redeeming a
-//                           member, plan data and plan commits a planner
+//                           member, plan data and plan commits a planner, proposing an amendment
+//                           a delegate, voting a delegate or a member
 //   UNKNOWN_ACTION          no action (DecodeTx refuses those already)
 Status CheckSenderMayAct(const DecodedTx& tx, const v1::Account& signer);
 

@@ -89,6 +89,9 @@ std::string PrintableMessage(std::string_view message) {
 void ApplyOne(const std::string& bytes, bool signature_ok, std::string_view chain_id, TxApplier& applier,
               DecodedTx& tx, v1::TxResult& result) {
   Status decoded = DecodeTxInto(AsBytes(bytes), chain_id, tx);
+  // A proposal is named by its transaction's id; no other action reads the id, so only a proposal
+  // pays for hashing it here.
+  if (decoded.ok() && tx.body.action_case() == v1::TxBody::kProposeAmendment) tx.id = Sha256(AsBytes(bytes));
   Status status = !decoded.ok()   ? std::move(decoded)
                   : !signature_ok ? Status{"BAD_SIGNATURE", "a signature does not verify"}
                                   : applier.Apply(tx, *result.mutable_law_runs());

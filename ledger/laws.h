@@ -9,7 +9,9 @@
 //   - the LawSet record lists the version of each law in force, sorted by name, with the height
 //     from which it runs, and the parameters of every run (LawParams: the fuel of one run, the
 //     labour rate the ledger passes to the pay hooks).
-// An amendment (a later transaction) adds a LawRecord and rewrites the LawSet; nothing else.
+// An adopted amendment (ledger/amendments.h) adds a LawRecord and rewrites the LawSet, in the
+// block that tallies it; nothing else changes them. The new set runs from the next block, whose
+// header carries its hash.
 //
 // The law-set hash (the header's law_set_hash, checked like the other header fields) is
 //   SHA-256("gongshe/law-set/v1" || be64(fuel_per_run) || be64(labour_rate_milli_per_hour)

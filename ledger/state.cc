@@ -97,6 +97,45 @@ InlineStateKey InlineStateKey::Plan(uint64_t epoch) {
   return key;
 }
 
+InlineStateKey InlineStateKey::Law(std::string_view name, int64_t law_version) {
+  GS_ASSERT(!name.empty() && name.size() <= 64);
+  InlineStateKey key('l', {});
+  key.AppendByte(static_cast<uint8_t>(name.size()));
+  key.Append(AsBytes(name));
+  key.AppendBigEndian(static_cast<uint64_t>(law_version));
+  return key;
+}
+
+InlineStateKey InlineStateKey::LawSet() { return InlineStateKey('s', {}); }
+
+InlineStateKey InlineStateKey::Proposal(const Hash& id) { return InlineStateKey('o', id); }
+
+InlineStateKey InlineStateKey::Vote(const Hash& proposal, const PublicKey& voter) {
+  InlineStateKey key('u', proposal);
+  key.Append(voter);
+  return key;
+}
+
+InlineStateKey InlineStateKey::ConstituencyVotes(const Hash& proposal, const PublicKey& delegate) {
+  InlineStateKey key('t', proposal);
+  key.Append(delegate);
+  return key;
+}
+
+InlineStateKey InlineStateKey::ProposalWeek(uint64_t week) {
+  InlineStateKey key('q', {});
+  key.AppendBigEndian(week);
+  return key;
+}
+
+InlineStateKey InlineStateKey::OpenAmendment(std::string_view law) {
+  GS_ASSERT(!law.empty() && law.size() <= 64);
+  InlineStateKey key('n', {});
+  key.AppendByte(static_cast<uint8_t>(law.size()));
+  key.Append(AsBytes(law));
+  return key;
+}
+
 std::string AccountKey(const PublicKey& key) { return InlineStateKey::Account(key).str(); }
 
 std::string BalanceKey(const PublicKey& member, v1::VoucherClass voucher_class) {
@@ -114,8 +153,10 @@ std::string AttendanceKey(const PublicKey& member, uint64_t week) {
 std::string ChainConfigKey() { return StateKey('k'); }
 std::string ChainStateKey() { return StateKey('h'); }
 std::string ValidatorSetKey() { return StateKey('v'); }
-std::string LawSetKey() { return StateKey('s'); }
+std::string LawSetKey() { return InlineStateKey::LawSet().str(); }
 std::string HookStateKey() { return InlineStateKey::HookState().str(); }
+std::string ProposalKey(const Hash& id) { return InlineStateKey::Proposal(id).str(); }
+std::string VoteKey(const Hash& proposal, const PublicKey& voter) { return InlineStateKey::Vote(proposal, voter).str(); }
 
 std::string LawKey(std::string_view name, int64_t law_version) {
   GS_ASSERT(!name.empty() && name.size() <= 255);
@@ -236,6 +277,18 @@ std::optional<v1::PlanChunk> State::PlanChunk(const Hash& sha256, uint64_t index
 
 std::optional<v1::PlanRecord> State::Plan(uint64_t epoch) const {
   return Read<v1::PlanRecord>(InlineStateKey::Plan(epoch).str());
+}
+
+std::optional<v1::ProposalRecord> State::Proposal(const Hash& id) const {
+  return Read<v1::ProposalRecord>(ProposalKey(id));
+}
+
+std::optional<v1::VoteRecord> State::Vote(const Hash& proposal, const PublicKey& voter) const {
+  return Read<v1::VoteRecord>(VoteKey(proposal, voter));
+}
+
+v1::ProposalWeek State::ProposalWeek(uint64_t week) const {
+  return Read<v1::ProposalWeek>(InlineStateKey::ProposalWeek(week).str()).value_or(v1::ProposalWeek{});
 }
 
 Hash CommitStateWrites(Overlay& out) {

@@ -22,6 +22,11 @@
 //   'p' be64(epoch)                 PlanRecord: the plan in force for the epoch
 //   'x' pubkey be64(epoch) be64(round) u8(kind)  EvidenceRecord (ledger/evidence.h)
 //   'g' be64(sequence)              EvidenceIndex: the offence key of evidence number `sequence`
+//   'o' id                          ProposalRecord: a law amendment proposed (id: its tx id)
+//   'u' id voter                    VoteRecord: one voter's vote on a proposal
+//   't' id delegate                 ConstituencyVotes: the delegate's constituents voting themselves
+//   'q' be64(week)                  ProposalWeek: the proposals closing in a week
+//   'n' u8(len) name                OpenAmendment: the open proposal for a law (name: 1-64 bytes)
 
 #include <array>
 #include <optional>
@@ -40,7 +45,7 @@ namespace gongshe::ledger {
 // are exactly those of the std::string form below.
 class InlineStateKey {
  public:
-  static constexpr size_t kMaxBytes = 2 + 8 + 64;  // 'S', tag, be64, category: the longest layout
+  static constexpr size_t kMaxBytes = 2 + 1 + 64 + 8;  // 'S', tag, u8, law name, be64: the longest layout
   std::string_view view() const { return {bytes_.data(), size_}; }
   std::string str() const { return std::string(view()); }
   bool operator==(const InlineStateKey& other) const { return view() == other.view(); }
@@ -57,6 +62,13 @@ class InlineStateKey {
   static InlineStateKey PlanBlob(const Hash& sha256);
   static InlineStateKey PlanChunk(const Hash& sha256, uint64_t index);
   static InlineStateKey Plan(uint64_t epoch);
+  static InlineStateKey Law(std::string_view name, int64_t law_version);  // name: 1-64 bytes
+  static InlineStateKey LawSet();
+  static InlineStateKey Proposal(const Hash& id);
+  static InlineStateKey Vote(const Hash& proposal, const PublicKey& voter);
+  static InlineStateKey ConstituencyVotes(const Hash& proposal, const PublicKey& delegate);
+  static InlineStateKey ProposalWeek(uint64_t week);
+  static InlineStateKey OpenAmendment(std::string_view law);  // law: 1-64 bytes
 
  private:
   InlineStateKey(char tag, ByteView rest);
@@ -78,6 +90,8 @@ std::string ValidatorSetKey();
 std::string LawKey(std::string_view name, int64_t law_version);  // name: 1-255 bytes
 std::string LawSetKey();
 std::string HookStateKey();
+std::string ProposalKey(const Hash& id);
+std::string VoteKey(const Hash& proposal, const PublicKey& voter);
 
 // Keys per KeyChunk of the member and worker lists: entry i is key i % kKeysPerChunk of chunk
 // i / kKeysPerChunk, so appending rewrites one chunk of at most 4 KiB.
@@ -131,6 +145,11 @@ class State {
   std::optional<v1::PlanChunk> PlanChunk(const Hash& sha256, uint64_t index) const;
   // The plan in force for `epoch`; nullopt when none was committed.
   std::optional<v1::PlanRecord> Plan(uint64_t epoch) const;
+  // Law amendments (ledger/README.md, "Amendments"); nullopt when absent.
+  std::optional<v1::ProposalRecord> Proposal(const Hash& id) const;
+  std::optional<v1::VoteRecord> Vote(const Hash& proposal, const PublicKey& voter) const;
+  // The proposals closing in `week`, in the order proposed; empty when none.
+  v1::ProposalWeek ProposalWeek(uint64_t week) const;
 
   // The stored bytes of a record, for hashing exactly what is committed.
   std::optional<std::string> RawRecord(const std::string& key) const { return reader_.Get(key); }

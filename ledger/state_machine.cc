@@ -9,6 +9,7 @@
 
 #include "contracts/law.h"
 #include "ledger/admission.h"
+#include "ledger/amendments.h"
 #include "ledger/plans.h"
 #include "ledger/state.h"
 #include "planner/certificate.h"
@@ -282,6 +283,83 @@ class TxApplier::Records {
     plans_.Put(plans_.Find(InlineStateKey::Plan(epoch), reader_), std::move(plan));
   }
 
+  // Written at genesis; always present.
+  const v1::LawSet& LawSet() {
+    auto& slot = law_sets_.Find(InlineStateKey::LawSet(), reader_);
+    GS_ASSERT(slot.record.has_value());
+    return *slot.record;
+  }
+  void PutLawSet(v1::LawSet set) { law_sets_.Put(law_sets_.Find(InlineStateKey::LawSet(), reader_), std::move(set)); }
+  bool HasLaw(std::string_view name, int64_t law_version) {
+    return laws_.Find(InlineStateKey::Law(name, law_version), reader_).record.has_value();
+  }
+  void PutLaw(v1::LawRecord law) {
+    const InlineStateKey key = InlineStateKey::Law(law.name(), law.law_version());
+    laws_.Put(laws_.Find(key, reader_), std::move(law));
+  }
+
+  // Null when absent. Valid until the record is next written.
+  const v1::ProposalRecord* Proposal(const Hash& id) {
+    auto& slot = proposals_.Find(InlineStateKey::Proposal(id), reader_);
+    return slot.record ? &*slot.record : nullptr;
+  }
+  void PutProposal(const Hash& id, v1::ProposalRecord proposal) {
+    proposals_.Put(proposals_.Find(InlineStateKey::Proposal(id), reader_), std::move(proposal));
+  }
+  const v1::VoteRecord* Vote(const Hash& proposal, const PublicKey& voter) {
+    auto& slot = votes_.Find(InlineStateKey::Vote(proposal, voter), reader_);
+    return slot.record ? &*slot.record : nullptr;
+  }
+  void PutVote(const Hash& proposal, const PublicKey& voter, v1::VoteRecord vote) {
+    votes_.Put(votes_.Find(InlineStateKey::Vote(proposal, voter), reader_), std::move(vote));
+  }
+  // Constituents of `delegate` who voted themselves on `proposal` before it did (0 when none);
+  // writing 0 deletes the record.
+  uint64_t DirectVotes(const Hash& proposal, const PublicKey& delegate) {
+    auto& slot = constituency_votes_.Find(InlineStateKey::ConstituencyVotes(proposal, delegate), reader_);
+    return slot.record ? slot.record->direct() : 0;
+  }
+  void PutDirectVotes(const Hash& proposal, const PublicKey& delegate, uint64_t direct) {
+    auto& slot = constituency_votes_.Find(InlineStateKey::ConstituencyVotes(proposal, delegate), reader_);
+    if (direct == 0) {
+      constituency_votes_.Put(slot, std::nullopt);
+      return;
+    }
+    v1::ConstituencyVotes record;
+    record.set_version(1);
+    record.set_direct(direct);
+    constituency_votes_.Put(slot, std::move(record));
+  }
+  // The proposals closing in `week`; empty when none.
+  const v1::ProposalWeek& ProposalWeek(uint64_t week) {
+    static const v1::ProposalWeek kNone;
+    auto& slot = proposal_weeks_.Find(InlineStateKey::ProposalWeek(week), reader_);
+    return slot.record ? *slot.record : kNone;
+  }
+  void PutProposalWeek(uint64_t week, v1::ProposalWeek proposals) {
+    proposal_weeks_.Put(proposal_weeks_.Find(InlineStateKey::ProposalWeek(week), reader_), std::move(proposals));
+  }
+  // The open proposal for `law`, if any.
+  std::optional<Hash> OpenAmendment(std::string_view law) {
+    auto& slot = open_amendments_.Find(InlineStateKey::OpenAmendment(law), reader_);
+    if (!slot.record) return std::nullopt;
+    std::optional<Hash> id = HashFromBytes(AsBytes(slot.record->proposal()));
+    GS_ASSERT(id.has_value());
+    return id;
+  }
+  // Marks `id` as the open proposal for `law`, or (nullopt) none.
+  void PutOpenAmendment(std::string_view law, const std::optional<Hash>& id) {
+    auto& slot = open_amendments_.Find(InlineStateKey::OpenAmendment(law), reader_);
+    if (!id) {
+      open_amendments_.Put(slot, std::nullopt);
+      return;
+    }
+    v1::OpenAmendment record;
+    record.set_version(1);
+    record.set_proposal(std::string(AsChars(*id)));
+    open_amendments_.Put(slot, std::move(record));
+  }
+
   // Makes the writes so far final: a later Rollback does not undo them.
   void Commit() {
     accounts_.Commit();
@@ -295,6 +373,13 @@ class TxApplier::Records {
     blobs_.Commit();
     chunks_data_.Commit();
     plans_.Commit();
+    law_sets_.Commit();
+    laws_.Commit();
+    proposals_.Commit();
+    votes_.Commit();
+    constituency_votes_.Commit();
+    proposal_weeks_.Commit();
+    open_amendments_.Commit();
   }
 
   // Makes the transaction's writes final and advances `signer`'s nonce: the last write of every
@@ -320,6 +405,13 @@ class TxApplier::Records {
     blobs_.Rollback();
     chunks_data_.Rollback();
     plans_.Rollback();
+    law_sets_.Rollback();
+    laws_.Rollback();
+    proposals_.Rollback();
+    votes_.Rollback();
+    constituency_votes_.Rollback();
+    proposal_weeks_.Rollback();
+    open_amendments_.Rollback();
   }
 
   void Flush(KvWriter& writer) const {
@@ -334,6 +426,13 @@ class TxApplier::Records {
     blobs_.Flush(writer);
     chunks_data_.Flush(writer);
     plans_.Flush(writer);
+    law_sets_.Flush(writer);
+    laws_.Flush(writer);
+    proposals_.Flush(writer);
+    votes_.Flush(writer);
+    constituency_votes_.Flush(writer);
+    proposal_weeks_.Flush(writer);
+    open_amendments_.Flush(writer);
   }
 
  private:
@@ -349,6 +448,13 @@ class TxApplier::Records {
   RecordTable<v1::PlanBlob> blobs_;
   RecordTable<v1::PlanChunk> chunks_data_;
   RecordTable<v1::PlanRecord> plans_;
+  RecordTable<v1::LawSet> law_sets_;
+  RecordTable<v1::LawRecord> laws_;
+  RecordTable<v1::ProposalRecord> proposals_;
+  RecordTable<v1::VoteRecord> votes_;
+  RecordTable<v1::ConstituencyVotes> constituency_votes_;
+  RecordTable<v1::ProposalWeek> proposal_weeks_;
+  RecordTable<v1::OpenAmendment> open_amendments_;
 };
 
 namespace {
@@ -564,6 +670,60 @@ class TxApplier::LawEngine {
     return Credit(member, voucher_class, amount, *expiry);
   }
 
+  // The laws' verdict on a proposal: every law on proposal_tallied runs against the same state.
+  // Adopted only when some law records `adopted = true` and no law refuses -- rejects, fails to
+  // run, records `adopted = false` or a non-boolean `adopted`, or issues (a tally pays no one;
+  // LAW_BAD_EFFECT). The reason is the first refusal in law order, else the adopting citation.
+  struct Verdict {
+    bool adopted = false;
+    std::string reason;
+  };
+  Verdict RunTallyHook(std::span<const Value> args, LawRuns& runs) {
+    std::string refusal, adopting;
+    auto refuse = [&refusal](const std::string& why) {
+      if (refusal.empty()) refusal = why;
+    };
+    for (const contracts::Law* law : context_.laws->OnHook(Hook::kProposalTallied)) {
+      Result<contracts::Outcome> out = Run(*law, Hook::kProposalTallied, args, runs);
+      if (!out.ok()) {
+        refuse(law->title() + " failed: " + out.status().code() + ": " + out.status().message());
+        continue;
+      }
+      if (out->effects.empty()) continue;
+      v1::LawRun& run = *runs.Mutable(runs.size() - 1);
+      auto bad_effect = [&](const contracts::Effect& effect, const std::string& why) {
+        run.set_code("LAW_BAD_EFFECT");
+        run.set_message(effect.citation + ": " + why);
+        refuse(run.message());
+      };
+      for (const contracts::Effect& effect : out->effects) {
+        switch (effect.kind) {
+          case contracts::Effect::Kind::kReject:
+            run.set_code("LAW_REJECTED");
+            run.set_message(effect.citation + ": " + effect.reason);
+            refuse(run.message());
+            break;
+          case contracts::Effect::Kind::kIssue:
+            bad_effect(effect, "a law may not issue when a proposal is tallied");
+            break;
+          case contracts::Effect::Kind::kRecord:
+            if (effect.figure != "adopted") break;
+            if (effect.figure_type->base != contracts::Base::kBoolean) {
+              bad_effect(effect, "adopted must be true or false");
+            } else if (effect.figure_value.number == 0) {
+              refuse(effect.citation + ": recorded adopted = false");
+            } else if (adopting.empty()) {
+              adopting = effect.citation;
+            }
+            break;
+        }
+      }
+    }
+    if (!refusal.empty()) return {false, refusal};
+    if (adopting.empty()) return {false, "no law in force decided to adopt it (none recorded adopted = true)"};
+    return {true, "adopted under " + adopting};
+  }
+
  private:
   // Runs one law. Keeps its run in `runs` when it had effects or failed; a run that issued or
   // rejected keeps its trace, computed by running it again with explanations (same law, arguments
@@ -580,7 +740,8 @@ class TxApplier::LawEngine {
       return out;
     }
     if (out->effects.empty()) return out;
-    const bool acts = IssuesOrRejects(*out);
+    // A tally's runs always keep their trace: they decide on a law, and there are few of them.
+    const bool acts = hook == Hook::kProposalTallied || IssuesOrRejects(*out);
     if (acts) {
       options.explain = true;
       Result<contracts::Outcome> explained = law.Run(hook, args, host_, options);
@@ -720,7 +881,23 @@ struct Step {
   LawRuns& runs;
 };
 
+// The delegate a member is registered under: an active delegate of the registrar's commune.
+Result<PublicKey> DelegateOf(const v1::RegisterAccount& action, const v1::Account& registrar, Records& state) {
+  Result<PublicKey> key = KeyField(action.delegate(), "delegate");
+  if (!key.ok()) return key.status();
+  const v1::Account* delegate = state.Account(*key);
+  if (!delegate || delegate->retired() || delegate->role() != v1::ROLE_DELEGATE) {
+    return Status{"BAD_DELEGATE", "account " + ToHex(*key).substr(0, 16) + " is not an active delegate"};
+  }
+  if (delegate->commune() != registrar.commune()) {
+    return Status{"BAD_DELEGATE", "delegate " + ToHex(*key).substr(0, 16) + " belongs to commune '" +
+                                      delegate->commune() + "', not '" + registrar.commune() + "'"};
+  }
+  return *key;
+}
+
 Status Register(const v1::RegisterAccount& action, const v1::Account& signer, Step& step) {
+  Records& state = step.state;
   Result<PublicKey> key = KeyField(action.public_key(), "public_key");
   if (!key.ok()) return key.status();
   switch (action.role()) {
@@ -731,24 +908,65 @@ Status Register(const v1::RegisterAccount& action, const v1::Account& signer, St
       return BadField("role must be member, delegate, workplace, store, issuer or planner "
                       "(communes join through the validator set)");
   }
-  if (step.state.Account(*key)) return {"ACCOUNT_EXISTS", "key " + ToHex(*key).substr(0, 16) + " is already registered"};
+  const bool has_delegate = !action.delegate().empty();
+  if (has_delegate && action.role() != v1::ROLE_MEMBER) return BadField("only a member is registered under a delegate");
+  if (state.Account(*key)) return {"ACCOUNT_EXISTS", "key " + ToHex(*key).substr(0, 16) + " is already registered"};
   v1::Account account;
   account.set_version(1);
   account.set_public_key(action.public_key());
   account.set_role(action.role());
   account.set_commune(signer.commune());
   account.set_registered_height(step.context.height);
-  step.state.PutAccount(std::move(account));
-  if (action.role() == v1::ROLE_MEMBER) {  // every member's epoch closes
-    v1::HookState hooks = step.state.HookState();
-    step.state.AppendToList(InlineStateKey::MemberChunk(hooks.members() / kKeysPerChunk), hooks.members(), *key);
+  if (has_delegate) {  // the member joins the delegate's constituency
+    Result<PublicKey> delegate_key = DelegateOf(action, signer, state);
+    if (!delegate_key.ok()) return delegate_key.status();
+    v1::Account delegate = *state.Account(*delegate_key);
+    delegate.set_constituents(delegate.constituents() + 1);
+    delegate.set_constituents_registered(delegate.constituents_registered() + 1);
+    account.set_delegate(action.delegate());
+    account.set_constituent_number(delegate.constituents_registered());
+    state.PutAccount(std::move(delegate));
+  }
+  state.PutAccount(std::move(account));
+  if (action.role() == v1::ROLE_MEMBER) {  // every member's epoch closes, and every member votes
+    v1::HookState hooks = state.HookState();
+    state.AppendToList(InlineStateKey::MemberChunk(hooks.members() / kKeysPerChunk), hooks.members(), *key);
     hooks.set_members(hooks.members() + 1);
-    step.state.PutHookState(std::move(hooks));
+    hooks.set_active_members(hooks.active_members() + 1);
+    state.PutHookState(std::move(hooks));
   }
   return Status::Ok();
 }
 
-Status Retire(const v1::RetireAccount& action, const v1::Account& signer, Records& state) {
+// A retiring member leaves its delegate's constituency: the delegate counts one constituent less,
+// and on each open proposal the delegate has not voted on yet, a vote the member cast itself no
+// longer needs to be kept out of the delegate's weight (the vote stays counted).
+void LeaveConstituency(const v1::Account& member, const BlockContext& context, Records& state) {
+  std::optional<PublicKey> delegate_key = PublicKeyFromBytes(AsBytes(member.delegate()));
+  GS_ASSERT(delegate_key.has_value());
+  std::optional<PublicKey> member_key = PublicKeyFromBytes(AsBytes(member.public_key()));
+  GS_ASSERT(member_key.has_value());
+  v1::Account delegate = *state.Account(*delegate_key);
+  GS_ASSERT(delegate.constituents() > 0);
+  delegate.set_constituents(delegate.constituents() - 1);
+  state.PutAccount(std::move(delegate));
+  // Open proposals close in the current week or at most kMaxVotingWeeks later (those of earlier
+  // weeks were tallied by the closings before this block's transactions).
+  for (uint64_t week = context.week; week <= context.week + kMaxVotingWeeks; ++week) {
+    const v1::ProposalWeek proposals = state.ProposalWeek(week);
+    for (const std::string& id_bytes : proposals.proposals()) {
+      const std::optional<Hash> id = HashFromBytes(AsBytes(id_bytes));
+      GS_ASSERT(id.has_value());
+      if (!state.Vote(*id, *member_key) || state.Vote(*id, *delegate_key)) continue;
+      const uint64_t direct = state.DirectVotes(*id, *delegate_key);
+      GS_ASSERT(direct > 0);
+      state.PutDirectVotes(*id, *delegate_key, direct - 1);
+    }
+  }
+}
+
+Status Retire(const v1::RetireAccount& action, const v1::Account& signer, Step& step) {
+  Records& state = step.state;
   Result<PublicKey> key = KeyField(action.public_key(), "public_key");
   if (!key.ok()) return key.status();
   const v1::Account* account = state.Account(*key);
@@ -761,6 +979,13 @@ Status Retire(const v1::RetireAccount& action, const v1::Account& signer, Record
   if (account->retired()) return {"ALREADY_RETIRED", "the account is already retired"};
   v1::Account retired = *account;
   retired.set_retired(true);
+  if (retired.role() == v1::ROLE_MEMBER) {
+    v1::HookState hooks = state.HookState();
+    GS_ASSERT(hooks.active_members() > 0);
+    hooks.set_active_members(hooks.active_members() - 1);
+    state.PutHookState(std::move(hooks));
+    if (!retired.delegate().empty()) LeaveConstituency(retired, step.context, state);
+  }
   state.PutAccount(std::move(retired));
   return Status::Ok();
 }
@@ -1030,6 +1255,126 @@ Status CommitPlan(const v1::CommitPlan& action, const DecodedTx& tx, Step& step)
   return Status::Ok();
 }
 
+// A law amendment for the delegates and members to vote on (ledger/amendments.h). Its id is the
+// transaction's id.
+Status ProposeAmendment(const v1::ProposeAmendment& action, const DecodedTx& tx, Step& step) {
+  const BlockContext& context = step.context;
+  Records& state = step.state;
+  if (action.closes_week() <= context.week || action.closes_week() - context.week > kMaxVotingWeeks) {
+    return {"VOTING_PERIOD", "a proposal must close after the current week " + std::to_string(context.week) +
+                                 " and at most " + std::to_string(kMaxVotingWeeks) + " weeks later, not in week " +
+                                 std::to_string(action.closes_week())};
+  }
+  Result<std::shared_ptr<const contracts::Law>> law = LoadAmendment(action.file(), action.source());
+  if (!law.ok()) return law.status();
+  const std::string& name = (*law)->name();
+  Result<int64_t> replaces = CheckAmends(state.LawSet(), name, (*law)->version());
+  if (!replaces.ok()) return replaces.status();
+  if (std::optional<Hash> open = state.OpenAmendment(name)) {
+    return {"AMENDMENT_PENDING", "proposal " + ToHex(*open) + " to amend " + name + " is still open"};
+  }
+  v1::ProposalWeek closing = state.ProposalWeek(action.closes_week());
+  if (static_cast<size_t>(closing.proposals_size()) >= kMaxProposalsPerWeek) {
+    return {"TOO_MANY_PROPOSALS", std::to_string(kMaxProposalsPerWeek) + " proposals already close in week " +
+                                      std::to_string(action.closes_week()) + "; choose another week"};
+  }
+  // A transaction id is unique: the same bytes again would replay the signer's nonce.
+  GS_ASSERT(state.Proposal(tx.id) == nullptr);
+  v1::ProposalRecord proposal;
+  proposal.set_version(1);
+  proposal.set_id(std::string(AsChars(tx.id)));
+  proposal.set_proposer(std::string(AsChars(tx.signer)));
+  proposal.set_law(name);
+  proposal.set_law_version((*law)->version());
+  proposal.set_replaces_version(*replaces);
+  proposal.set_file(action.file());
+  proposal.set_source(action.source());
+  proposal.set_source_hash(std::string(AsChars(Sha256(AsBytes(action.source())))));
+  proposal.set_proposed_height(context.height);
+  proposal.set_closes_week(action.closes_week());
+  proposal.set_status(v1::PROPOSAL_STATUS_OPEN);
+  state.PutProposal(tx.id, std::move(proposal));
+  closing.set_version(1);
+  closing.add_proposals(std::string(AsChars(tx.id)));
+  state.PutProposalWeek(action.closes_week(), std::move(closing));
+  state.PutOpenAmendment(name, tx.id);
+  return Status::Ok();
+}
+
+// The members counted for `choice` so far.
+uint64_t Counted(const v1::ProposalRecord& proposal, v1::VoteChoice choice) {
+  switch (choice) {
+    case v1::VOTE_CHOICE_YES: return proposal.yes();
+    case v1::VOTE_CHOICE_NO: return proposal.no();
+    case v1::VOTE_CHOICE_ABSTAIN: return proposal.abstain();
+    default: break;
+  }
+  GS_ASSERT(false);
+}
+
+void SetCounted(v1::ProposalRecord& proposal, v1::VoteChoice choice, uint64_t members) {
+  switch (choice) {
+    case v1::VOTE_CHOICE_YES: return proposal.set_yes(members);
+    case v1::VOTE_CHOICE_NO: return proposal.set_no(members);
+    case v1::VOTE_CHOICE_ABSTAIN: return proposal.set_abstain(members);
+    default: break;
+  }
+  GS_ASSERT(false);
+}
+
+// A delegate's vote counts for its constituents who have not voted themselves, as they stand now;
+// a member's counts for itself and takes its delegate's vote, if that counted it, off the tally.
+Status CastVote(const v1::CastVote& action, const DecodedTx& tx, const v1::Account& signer, Step& step) {
+  Records& state = step.state;
+  Result<Hash> id = HashField(action.proposal(), "proposal");
+  if (!id.ok()) return id.status();
+  const v1::VoteChoice choice = action.choice();
+  if (choice != v1::VOTE_CHOICE_YES && choice != v1::VOTE_CHOICE_NO && choice != v1::VOTE_CHOICE_ABSTAIN) {
+    return BadField("choice must be yes, no or abstain");
+  }
+  const v1::ProposalRecord* stored = state.Proposal(*id);
+  if (!stored) return {"UNKNOWN_PROPOSAL", "there is no proposal " + ToHex(*id)};
+  if (stored->status() != v1::PROPOSAL_STATUS_OPEN) {
+    return {"PROPOSAL_CLOSED", "proposal " + ToHex(*id) + " was tallied at height " +
+                                   std::to_string(stored->tallied_height())};
+  }
+  if (state.Vote(*id, tx.signer)) return {"ALREADY_VOTED", "the signer has voted on proposal " + ToHex(*id)};
+  v1::ProposalRecord proposal = *stored;
+  v1::VoteRecord vote;
+  vote.set_version(1);
+  vote.set_choice(choice);
+  vote.set_height(step.context.height);
+  vote.set_role(signer.role());
+  if (signer.role() == v1::ROLE_DELEGATE) {
+    const uint64_t direct = state.DirectVotes(*id, tx.signer);
+    GS_ASSERT(signer.constituents() >= direct);
+    vote.set_weight(signer.constituents() - direct);
+    vote.set_constituents_registered(signer.constituents_registered());
+    state.PutDirectVotes(*id, tx.signer, 0);  // counted out now; no longer needed
+  } else {
+    GS_ASSERT(signer.role() == v1::ROLE_MEMBER);
+    vote.set_weight(1);
+    if (!signer.delegate().empty()) {
+      std::optional<PublicKey> delegate = PublicKeyFromBytes(AsBytes(signer.delegate()));
+      GS_ASSERT(delegate.has_value());
+      const v1::VoteRecord* delegate_vote = state.Vote(*id, *delegate);
+      if (!delegate_vote) {
+        state.PutDirectVotes(*id, *delegate, state.DirectVotes(*id, *delegate) + 1);
+      } else if (signer.constituent_number() <= delegate_vote->constituents_registered()) {
+        const uint64_t counted = Counted(proposal, delegate_vote->choice());
+        GS_ASSERT(counted > 0);  // the delegate's vote counted this member
+        SetCounted(proposal, delegate_vote->choice(), counted - 1);
+        vote.set_replaced_delegate_vote(true);
+      }
+    }
+  }
+  SetCounted(proposal, choice, Counted(proposal, choice) + vote.weight());
+  proposal.set_votes(proposal.votes() + 1);
+  state.PutVote(*id, tx.signer, std::move(vote));
+  state.PutProposal(*id, std::move(proposal));
+  return Status::Ok();
+}
+
 // The signer must be an active account and the nonce its next one.
 Result<const v1::Account*> CheckSigner(const DecodedTx& tx, Records& state) {
   const v1::Account* account = state.Account(tx.signer);
@@ -1051,12 +1396,14 @@ Status Dispatch(const DecodedTx& tx, const v1::Account& signer, Step& step) {
   GS_RETURN_IF_ERROR(CheckSenderMayAct(tx, signer));
   switch (tx.body.action_case()) {
     case v1::TxBody::kRegisterAccount: return Register(tx.body.register_account(), signer, step);
-    case v1::TxBody::kRetireAccount: return Retire(tx.body.retire_account(), signer, step.state);
+    case v1::TxBody::kRetireAccount: return Retire(tx.body.retire_account(), signer, step);
     case v1::TxBody::kAttendance: return RecordAttendance(tx.body.attendance(), step);
     case v1::TxBody::kIssueVouchers: return Issue(tx.body.issue_vouchers(), signer, step);
     case v1::TxBody::kRedeemVouchers: return Redeem(tx, step);
     case v1::TxBody::kPlanData: return StorePlanData(tx.body.plan_data(), step);
     case v1::TxBody::kCommitPlan: return CommitPlan(tx.body.commit_plan(), tx, step);
+    case v1::TxBody::kProposeAmendment: return ProposeAmendment(tx.body.propose_amendment(), tx, step);
+    case v1::TxBody::kCastVote: return CastVote(tx.body.cast_vote(), tx, signer, step);
     case v1::TxBody::ACTION_NOT_SET: break;
   }
   return {"UNKNOWN_ACTION", "transaction carries no action"};
@@ -1096,6 +1443,7 @@ void TxApplier::RunClosings(ClosingRuns& closings) {
   closings_run_ = true;
   v1::HookState hooks = records_->HookState();
   const std::string before = hooks.SerializeAsString();
+  const uint64_t last_week = hooks.week();
   if (context_.week > hooks.week()) {
     QueueClosing(v1::Closing::WEEK, hooks.week(), hooks.week_workers(), hooks, closings);
     hooks.set_week(context_.week);
@@ -1116,7 +1464,72 @@ void TxApplier::RunClosings(ClosingRuns& closings) {
   }
   // Untouched, the record is not rewritten: a block that closes nothing changes no hook state.
   if (hooks.SerializeAsString() != before) records_->PutHookState(std::move(hooks));
+  if (context_.week > last_week) TallyProposals(last_week, context_.week - 1);
   records_->Commit();
+}
+
+void TxApplier::TallyProposals(uint64_t from_week, uint64_t to_week) {
+  // A proposal closes at most kMaxVotingWeeks after the week of the block that made it, and no
+  // block was made after week `from_week`: later weeks close none.
+  const uint64_t last = std::min(to_week, from_week + kMaxVotingWeeks);
+  for (uint64_t week = from_week; week <= last; ++week) {
+    const v1::ProposalWeek closing = records_->ProposalWeek(week);
+    for (const std::string& id : closing.proposals()) {
+      std::optional<Hash> parsed = HashFromBytes(AsBytes(id));
+      GS_ASSERT(parsed.has_value());
+      TallyProposal(*parsed);
+    }
+  }
+}
+
+void TxApplier::TallyProposal(const Hash& id) {
+  Records& state = *records_;
+  const v1::ProposalRecord* stored = state.Proposal(id);
+  GS_ASSERT(stored != nullptr && stored->status() == v1::PROPOSAL_STATUS_OPEN);
+  v1::ProposalRecord proposal = *stored;
+  proposal.set_electorate(state.HookState().active_members());
+  proposal.set_tallied_height(context_.height);
+  state.PutOpenAmendment(proposal.law(), std::nullopt);
+  Result<int64_t> replaces = CheckAmends(state.LawSet(), proposal.law(), proposal.law_version());
+  LawEngine::Verdict verdict;
+  if (!replaces.ok()) {
+    verdict.reason = "it no longer amends the laws in force: " + replaces.status().message();
+  } else {
+    const std::array<Value, 5> args = {
+        Value::Text(AmendmentTitle(proposal.law(), proposal.law_version())),
+        Value::Number(static_cast<int64_t>(proposal.yes())), Value::Number(static_cast<int64_t>(proposal.no())),
+        Value::Number(static_cast<int64_t>(proposal.abstain())),
+        Value::Number(static_cast<int64_t>(proposal.electorate()))};
+    verdict = laws_->RunTallyHook(args, *proposal.mutable_law_runs());
+  }
+  if (verdict.adopted) Enact(proposal, *replaces);
+  proposal.set_status(verdict.adopted ? v1::PROPOSAL_STATUS_ADOPTED : v1::PROPOSAL_STATUS_REJECTED);
+  proposal.set_reason(verdict.reason);
+  state.PutProposal(id, std::move(proposal));
+}
+
+void TxApplier::Enact(const v1::ProposalRecord& proposal, int64_t replaces) {
+  Records& state = *records_;
+  // Every version ever enacted is at most the one in force, which the proposal's exceeds.
+  GS_ASSERT(!state.HasLaw(proposal.law(), proposal.law_version()));
+  v1::LawRecord law;
+  law.set_version(1);
+  law.set_name(proposal.law());
+  law.set_law_version(proposal.law_version());
+  law.set_file(proposal.file());
+  law.set_source(proposal.source());
+  law.set_source_hash(proposal.source_hash());
+  law.set_enacted_height(context_.height);
+  law.set_previous_version(replaces);
+  state.PutLaw(std::move(law));
+  v1::ActiveLaw active;
+  active.set_name(proposal.law());
+  active.set_law_version(proposal.law_version());
+  active.set_source_hash(proposal.source_hash());
+  active.set_effective_height(context_.height + 1);
+  v1::LawSet set = WithLaw(state.LawSet(), active);
+  GS_ASSERT(static_cast<size_t>(set.laws_size()) <= kMaxLaws);
+  state.PutLawSet(std::move(set));
 }
 
 void TxApplier::CloseMember(const v1::Closing& closing, ClosingRuns& closings) {

@@ -21,7 +21,11 @@
 //     attendance in the week (in the order they first did), epoch_closed for every member on the
 //     member list (in registration order) who is still active. At most kMaxClosingsPerBlock
 //     member closings run per block; the rest continue, in order, in the next blocks.
-//   - proposal_tallied: no transaction tallies proposals yet, so it never runs.
+//   - proposal_tallied: in the same first block past a week, after the member closings it runs
+//     and before its transactions, once for each proposal closing in the week (ledger/amendments.h):
+//     proposal = "law vN", the tally, electorate = the active members. Adopted only when some
+//     law records `adopted = true` and none refuses (rejects, fails, records adopted = false or a
+//     non-boolean, or issues); an adopted module is in force from the next block.
 // plan_cap(epoch) reads the cap of the plan committed for that epoch (CommitPlan), as the step
 // sees the state; every redemption adds to its category's tally of the epoch (the planner's
 // demand).
@@ -56,6 +60,13 @@
 //   PLAN_BAD_INPUT, PLAN_TOO_LARGE, DEMAND_TOO_LARGE, DEMAND_MISMATCH
 //   PLAN_MALFORMED, PLAN_INPUT_MISMATCH, PLAN_NEGATIVE, ... (planner/certificate.h): the
 //                                    certificate's exact check failed
+//   Amendments (ledger/amendments.h; ledger/README.md, "Amendments"):
+//   BAD_DELEGATE                     a member's delegate is not an active delegate of the commune
+//   AMENDMENT_INVALID, AMENDMENT_TESTS_FAIL   the proposed module does not load, or fails a test
+//   AMENDMENT_VERSION, LAW_SET_FULL  it would not amend the laws in force
+//   AMENDMENT_PENDING                another proposal for that law is open
+//   VOTING_PERIOD, TOO_MANY_PROPOSALS   closes_week out of range, or that week is full
+//   UNKNOWN_PROPOSAL, PROPOSAL_CLOSED, ALREADY_VOTED   a vote refused
 //
 // Explanations: every law run that had effects or failed is kept -- in the transaction's result
 // (TxResult.law_runs) or in the block's closings (ClosingRun) -- with its effects, each citing
@@ -121,7 +132,8 @@ class TxApplier {
   // runs to `closings`. Once, before the first Apply.
   void RunClosings(ClosingRuns& closings);
 
-  // Applies `tx` (decoded for this chain, its signatures already verified). On failure every
+  // Applies `tx` (decoded for this chain, its signatures already verified; `tx.id` set when it
+  // proposes an amendment, whose id it is -- no other action reads it). On failure every
   // change it made is rolled back, and the Status says why. The law runs of its hooks are
   // appended to `law_runs`, whether it succeeds or not. Not after Flush.
   Status Apply(const DecodedTx& tx, LawRuns& law_runs);
@@ -137,6 +149,13 @@ class TxApplier {
  private:
   // One member's closing: entry `closing.next()` of the closing's list.
   void CloseMember(const v1::Closing& closing, ClosingRuns& closings);
+  // Tallies the proposals closing in weeks [from_week, to_week], week by week, each week's in the
+  // order proposed (ledger/amendments.h).
+  void TallyProposals(uint64_t from_week, uint64_t to_week);
+  void TallyProposal(const Hash& id);
+  // Puts an adopted proposal's module in force from the next block; `replaces` is the version
+  // in force (0: a new law).
+  void Enact(const v1::ProposalRecord& proposal, int64_t replaces);
 
   const BlockContext& context_;
   std::unique_ptr<Records> records_;

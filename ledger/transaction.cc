@@ -53,6 +53,8 @@ bool BodyHasUnknownFields(const v1::TxBody& body) {
     case v1::TxBody::kRedeemVouchers: return HasOwnUnknownFields(body.redeem_vouchers());
     case v1::TxBody::kPlanData: return HasOwnUnknownFields(body.plan_data());
     case v1::TxBody::kCommitPlan: return HasOwnUnknownFields(body.commit_plan());
+    case v1::TxBody::kProposeAmendment: return HasOwnUnknownFields(body.propose_amendment());
+    case v1::TxBody::kCastVote: return HasOwnUnknownFields(body.cast_vote());
     case v1::TxBody::ACTION_NOT_SET: return false;
   }
   return false;

@@ -18,7 +18,8 @@ inline constexpr size_t kMaxTxBytes = 16 * 1024;
 inline constexpr size_t kMaxReasonBytes = 256;
 
 struct DecodedTx {
-  Hash id;  // SHA-256 of the transaction bytes as received (set by DecodeTx only)
+  Hash id;  // SHA-256 of the transaction bytes as received (set by DecodeTx; block execution sets
+            // it only for proposals, the one action that reads it)
   v1::SignedTx envelope;
   v1::TxBody body;
   PublicKey signer{};

@@ -36,6 +36,15 @@ std::string TxBuilder::Register(const KeyPair& registrar, uint64_t nonce, const 
   return SignTx(body, registrar);
 }
 
+std::string TxBuilder::RegisterMember(const KeyPair& registrar, uint64_t nonce, const PublicKey& key,
+                                      const PublicKey& delegate) const {
+  v1::TxBody body = Body(nonce);
+  body.mutable_register_account()->set_public_key(Raw(key));
+  body.mutable_register_account()->set_role(v1::ROLE_MEMBER);
+  body.mutable_register_account()->set_delegate(Raw(delegate));
+  return SignTx(body, registrar);
+}
+
 std::string TxBuilder::Retire(const KeyPair& registrar, uint64_t nonce, const PublicKey& key) const {
   v1::TxBody body = Body(nonce);
   body.mutable_retire_account()->set_public_key(Raw(key));
@@ -97,6 +106,23 @@ std::string TxBuilder::CommitPlan(const KeyPair& planner, uint64_t nonce, const 
   v1::TxBody body = Body(nonce);
   *body.mutable_commit_plan() = action;
   return SignTx(body, planner);
+}
+
+std::string TxBuilder::ProposeAmendment(const KeyPair& delegate, uint64_t nonce, std::string_view file,
+                                        std::string_view source, uint64_t closes_week) const {
+  v1::TxBody body = Body(nonce);
+  v1::ProposeAmendment* proposal = body.mutable_propose_amendment();
+  proposal->set_file(std::string(file));
+  proposal->set_source(std::string(source));
+  proposal->set_closes_week(closes_week);
+  return SignTx(body, delegate);
+}
+
+std::string TxBuilder::Vote(const KeyPair& voter, uint64_t nonce, const Hash& proposal, v1::VoteChoice choice) const {
+  v1::TxBody body = Body(nonce);
+  body.mutable_cast_vote()->set_proposal(std::string(AsChars(proposal)));
+  body.mutable_cast_vote()->set_choice(choice);
+  return SignTx(body, voter);
 }
 
 Result<int64_t> ParseCredits(std::string_view text) {

@@ -15,6 +15,7 @@
 #include "common/status.h"
 #include "gongshe/v1/tx.pb.h"
 #include "ledger/crypto.h"
+#include "ledger/hash.h"
 
 namespace gongshe::ledger {
 
@@ -32,6 +33,9 @@ class TxBuilder {
   v1::TxBody Body(uint64_t nonce) const;
 
   std::string Register(const KeyPair& registrar, uint64_t nonce, const PublicKey& key, v1::Role role) const;
+  // A member in the constituency of `delegate` (ledger/amendments.h).
+  std::string RegisterMember(const KeyPair& registrar, uint64_t nonce, const PublicKey& key,
+                             const PublicKey& delegate) const;
   std::string Retire(const KeyPair& registrar, uint64_t nonce, const PublicKey& key) const;
   std::string Attend(const KeyPair& workplace, uint64_t nonce, const PublicKey& member, int64_t shift_start_s,
                      uint32_t minutes) const;
@@ -44,6 +48,11 @@ class TxBuilder {
   // order, carrying nonces first_nonce, first_nonce + 1, ...
   std::vector<std::string> PlanData(const KeyPair& planner, uint64_t first_nonce, std::string_view file) const;
   std::string CommitPlan(const KeyPair& planner, uint64_t nonce, const v1::CommitPlan& action) const;
+  // A law amendment (signed by a delegate) voted on until week `closes_week` closes; its id is
+  // the SHA-256 of the returned bytes.
+  std::string ProposeAmendment(const KeyPair& delegate, uint64_t nonce, std::string_view file, std::string_view source,
+                               uint64_t closes_week) const;
+  std::string Vote(const KeyPair& voter, uint64_t nonce, const Hash& proposal, v1::VoteChoice choice) const;
 
  private:
   std::string chain_id_;

@@ -219,6 +219,14 @@ Result<v1::PlanResponse> Client::GetPlan(uint64_t epoch) {
   return Call<v1::PlanResponse>("GET", "/v1/plans/" + std::to_string(epoch));
 }
 
+Result<v1::ProposalResponse> Client::GetProposal(const ledger::Hash& id) {
+  return Call<v1::ProposalResponse>("GET", "/v1/proposals/" + ToHex(id));
+}
+
+Result<v1::VoteResponse> Client::GetVote(const ledger::Hash& proposal, const ledger::PublicKey& voter) {
+  return Call<v1::VoteResponse>("GET", "/v1/proposals/" + ToHex(proposal) + "/votes/" + ledger::PublicKeyToHex(voter));
+}
+
 Result<v1::PlanDataResponse> Client::GetPlanData(const ledger::Hash& sha256) {
   return Call<v1::PlanDataResponse>("GET", "/v1/plan-data/" + ToHex(sha256));
 }

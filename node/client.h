@@ -82,6 +82,13 @@ class Client {
   // GET /v1/plans/{epoch}: the plan in force for an epoch; NOT_FOUND when there is none.
   Result<v1::PlanResponse> GetPlan(uint64_t epoch);
 
+  // GET /v1/proposals/{id}: a law amendment, its tally and outcome; NOT_FOUND when there is none.
+  Result<v1::ProposalResponse> GetProposal(const ledger::Hash& id);
+
+  // GET /v1/proposals/{id}/votes/{key}: the voter's vote on the proposal, or its absence, with a
+  // state proof; NOT_FOUND when there is no such proposal.
+  Result<v1::VoteResponse> GetVote(const ledger::Hash& proposal, const ledger::PublicKey& voter);
+
   // GET /v1/plan-data/{sha256}: where a plan data file stands; NOT_FOUND when none of it was sent.
   Result<v1::PlanDataResponse> GetPlanData(const ledger::Hash& sha256);
 

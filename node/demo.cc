@@ -5,8 +5,10 @@
 // vouchers (and see the laws' and the constitution's refusals); cross an epoch, where vouchers
 // expire and the laws allot guarantee tickets; put a plan on the ledger (inputs sent as plan data,
 // demand read from the ledger's redemptions, solved here, committed with its certificate) and
-// watch its cap on consumption credits refuse an issuance; then check that every node agrees on
-// the chain and verify a state proof offline.
+// watch its cap on consumption credits refuse an issuance; amend a law by proposal and vote (a
+// delegate proposes overtime at twice the rate, a member overrides the delegate's vote, the tally
+// adopts it when the week closes, and the next 45 hours are paid under it); then check that every
+// node agrees on the chain and verify a state proof offline.
 
 #include <chrono>
 #include <cstdio>
@@ -48,6 +50,34 @@ constexpr std::string_view kDemoProducts =
     "4,bicycle,0.6,\n"
     "5,steel,1,\n";
 
+// overtime_pay as a delegate proposes to amend it: the premium goes from 1.5 to 2 times the rate.
+constexpr std::string_view kOvertimeV3 =
+    "-- Overtime pay, as proposed: hours beyond the standard week earn twice the rate.\n"
+    "law overtime_pay version 3\n"
+    "  \"Hours worked beyond the standard week are paid at a premium. Labour pay already pays every\n"
+    "  hour at the worker's rate; this law pays the part of the premium above that rate.\"\n"
+    "\n"
+    "§ 1 \"The standard week is 40 hours.\"\n"
+    "param standard_week : hours = 40h\n"
+    "\n"
+    "§ 2 \"Each hour beyond the standard week is paid at 2 times the worker's rate; labour pay covers\n"
+    "the first 1 times, this law the rest.\"\n"
+    "param premium : ratio = 2\n"
+    "\n"
+    "on week_closed(worker: member, week: week, worked: hours, rate: credits per hour)\n"
+    "  let overtime = max(worked - standard_week, 0h)\n"
+    "  when overtime > 0h:\n"
+    "    issue consumption to worker amount overtime * rate * (premium - 1)\n"
+    "      because \"overtime {overtime} at {premium}x in {week}\"\n"
+    "\n"
+    "test \"45 hours at rate 1 pay 5 credits on top of labour pay\"\n"
+    "  week_closed(@alice, week 3, 45h, 1 credits per hour)\n"
+    "  expects issue consumption to @alice amount 5 credits\n"
+    "\n"
+    "test \"exactly the standard week pays no overtime\"\n"
+    "  week_closed(@alice, week 3, 40h, 1 credits per hour)\n"
+    "  expects nothing\n";
+
 int64_t NowMs() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
       .count();
@@ -83,8 +113,13 @@ class Demo {
   Result<uint64_t> ShowExplanation(const std::string& who, const ledger::PublicKey& worker, bool epoch, uint64_t period);
   // The account's balances as a node sees them once it has committed `min_height`.
   Status ShowBalances(const std::string& who, const ledger::PublicKey& key, uint64_t min_height = 0);
-  // Step 7: the plan for the current epoch (and the next) from the demand of `demand_epoch`.
+  // Step 8: the plan for the current epoch (and the next) from the demand of `demand_epoch`.
   Status CommitPlan(uint64_t demand_epoch, const ledger::KeyPair& planner, const ledger::KeyPair& member);
+  // Step 7: a delegate proposes kOvertimeV3, votes are cast, the week closes and the tally adopts
+  // it; then `worker`'s next 45 hours are paid under it. Returns the epoch of the block that paid.
+  Result<uint64_t> AmendOvertime(const ledger::KeyPair& worker, const ledger::KeyPair& device);
+  // Waits until every node has committed the account of `key`.
+  Status KnownEverywhere(const ledger::PublicKey& key);
   Status CheckAgreement();
   Status VerifyProof(const ledger::PublicKey& key);
   Client& NextClient() { return *clients_[next_++ % clients_.size()]; }
@@ -157,11 +192,14 @@ Status Demo::WaitForEpoch(uint64_t epoch) {
 }
 
 Result<uint64_t> Demo::Record45Hours(const ledger::KeyPair& device, const ledger::KeyPair& worker) {
-  // All three shifts must land in the week they start in: begin a second into a fresh week, so
-  // the blocks have the rest of it (a devnet week is 10 s) to commit them.
+  // All three shifts must land in the week they start in: begin a second into a week that has
+  // most of it still to run (this one, if it began moments ago, else the next), so the blocks
+  // have the rest of it (a devnet week is 10 s) to commit them.
   const int64_t since = NowMs() - network_.genesis_time_ms;
-  const int64_t week_start_ms = network_.genesis_time_ms + (since / network_.week_ms + 1) * network_.week_ms;
-  std::this_thread::sleep_for(std::chrono::milliseconds(week_start_ms + 1000 - NowMs()));
+  const bool fresh = since % network_.week_ms < network_.week_ms * 3 / 10;
+  const int64_t week_start_ms =
+      network_.genesis_time_ms + (since / network_.week_ms + (fresh ? 0 : 1)) * network_.week_ms;
+  std::this_thread::sleep_for(std::chrono::milliseconds(std::max<int64_t>(0, week_start_ms + 1000 - NowMs())));
   const int64_t shift_start_s = (week_start_ms + 999) / 1000;
   const uint64_t week = static_cast<uint64_t>((week_start_ms - network_.genesis_time_ms) / network_.week_ms);
   std::vector<std::string> shifts;
@@ -282,6 +320,84 @@ Status Demo::CommitPlan(uint64_t demand_epoch, const ledger::KeyPair& planner, c
     if (*code != "OK") --nonces_[issuer_.public_key()];
   }
   return Status::Ok();
+}
+
+Status Demo::KnownEverywhere(const ledger::PublicKey& key) {
+  const auto deadline = Clock::now() + kCommitWait;
+  for (auto& client : clients_) {
+    while (!client->GetAccount(key).ok()) {
+      if (Clock::now() >= deadline) return Status{"DEMO", client->url() + " does not know account " + ToHex(key)};
+      std::this_thread::sleep_for(100ms);
+    }
+  }
+  return Status::Ok();
+}
+
+Result<uint64_t> Demo::AmendOvertime(const ledger::KeyPair& worker, const ledger::KeyPair& device) {
+  const ledger::KeyPair dana = ledger::KeyPair::Generate();
+  const ledger::KeyPair cai = ledger::KeyPair::Generate(), eli = ledger::KeyPair::Generate();
+  const ledger::KeyPair fen = ledger::KeyPair::Generate();
+  Result<std::string> code = Commit("register Dana, a delegate",
+                                    builder_.Register(registrar_, Nonce(registrar_), dana.public_key(),
+                                                      v1::ROLE_DELEGATE));
+  if (!code.ok()) return code.status();
+  for (const auto& [name, key] : {std::pair{"Cai", &cai}, std::pair{"Eli", &eli}, std::pair{"Fen", &fen}}) {
+    code = Commit(std::string("register ") + name + " in Dana's constituency",
+                  builder_.RegisterMember(registrar_, Nonce(registrar_), key->public_key(), dana.public_key()));
+    if (!code.ok()) return code.status();
+  }
+  // Every node must know Dana and Eli before they sign: the next request may go to any node.
+  for (const ledger::KeyPair* key : {&dana, &eli}) GS_RETURN_IF_ERROR(KnownEverywhere(key->public_key()));
+  // Voting ends with the next week (the block holding the proposal may come a moment later).
+  const uint64_t closes_week = static_cast<uint64_t>((NowMs() + 2000 - network_.genesis_time_ms) / network_.week_ms) + 1;
+  const std::string proposal =
+      builder_.ProposeAmendment(dana, Nonce(dana), "proposals/overtime_pay_v3.law", kOvertimeV3, closes_week);
+  const ledger::Hash id = ledger::Sha256(AsBytes(proposal));
+  code = Commit("Dana proposes overtime_pay v3 (premium 2x instead of 1.5x), voting until week " +
+                    std::to_string(closes_week) + " closes",
+                proposal);
+  if (!code.ok()) return code.status();
+  if (*code != "OK") return Status{"DEMO", "the proposal was refused"};
+  Say("   proposal " + ToHex(id));
+  for (const auto& [what, voter, choice] :
+       {std::tuple{"Dana votes yes for her constituents Cai, Eli and Fen", &dana, v1::VOTE_CHOICE_YES},
+        std::tuple{"Eli votes no herself: her vote replaces Dana's for her", &eli, v1::VOTE_CHOICE_NO}}) {
+    code = Commit(what, builder_.Vote(*voter, Nonce(*voter), id, choice));
+    if (!code.ok()) return code.status();
+  }
+  // The tally runs in the first block past the closing week.
+  Result<v1::ProposalResponse> tallied = NextClient().GetProposal(id);
+  const auto deadline = Clock::now() + std::chrono::milliseconds(3 * network_.week_ms) + 10s;
+  for (; tallied.ok() && tallied->status() == v1::PROPOSAL_STATUS_OPEN; tallied = NextClient().GetProposal(id)) {
+    if (Clock::now() >= deadline) return Status{"DEMO", "the proposal was not tallied in time"};
+    std::this_thread::sleep_for(250ms);
+  }
+  if (!tallied.ok()) return tallied.status();
+  Say("   week " + std::to_string(closes_week) + " closed; the tally in block " +
+      std::to_string(tallied->tallied_height()) + ": yes " + std::to_string(tallied->yes()) + ", no " +
+      std::to_string(tallied->no()) + ", abstain " + std::to_string(tallied->abstain()) + " of " +
+      std::to_string(tallied->electorate()) + " members -> " +
+      (tallied->status() == v1::PROPOSAL_STATUS_ADOPTED ? "ADOPTED" : "REJECTED") + " (" + tallied->reason() + ")");
+  for (const std::string& line : LawRunLines(tallied->law_runs(), /*with_trace=*/true, {}, 5)) Say(line);
+  if (tallied->status() != v1::PROPOSAL_STATUS_ADOPTED) return Status{"DEMO", "the amendment was not adopted"};
+  Say("   overtime_pay v3 runs from block " + std::to_string(tallied->tallied_height() + 1) +
+      " on; the next block's header commits to the new law set.");
+
+  Say("   The bakery's device records 45 hours for Ana again:");
+  Result<uint64_t> week = Record45Hours(device, worker);
+  if (!week.ok()) return week.status();
+  Result<uint64_t> paid = ShowExplanation("Ana", worker.public_key(), /*epoch=*/false, *week);
+  if (!paid.ok()) return paid.status();
+  GS_RETURN_IF_ERROR(ShowBalances("Ana", worker.public_key(), *paid));
+  // The node asked may not have committed that block yet.
+  Client& client = NextClient();
+  Result<v1::BlockResponse> block = client.GetBlock(*paid);
+  for (const auto deadline = Clock::now() + kCommitWait; !block.ok() && Clock::now() < deadline;
+       block = client.GetBlock(*paid)) {
+    std::this_thread::sleep_for(100ms);
+  }
+  if (!block.ok()) return block.status();
+  return static_cast<uint64_t>((block->header().time_ms() - network_.genesis_time_ms) / network_.epoch_ms);
 }
 
 // Every node's block at the lowest height all reached: same block hash, same state root.
@@ -417,12 +533,22 @@ Status Demo::Run() {
                                     builder_.Redeem(bo, nonce, store, v1::VOUCHER_CLASS_GUARANTEE, 1'000, "bread"));
   if (!code.ok()) return code.status();
 
-  Say("\n7. The plan. A planner sends the economy's input files to the ledger, reads the final demand the\n"
+  Say("\n7. An amendment. commune-0's registrar registers Dana, a delegate, and three members in her\n"
+      "   constituency. Dana proposes overtime at twice the rate; delegates vote for their constituents,\n"
+      "   members may vote themselves. When the week closes, the laws in force tally it (amendment_tally:\n"
+      "   a quorum of half the members, and more yes than no), and an adopted law runs from the next block.");
+  Result<uint64_t> amended = AmendOvertime(ana, bakery);
+  if (!amended.ok()) return amended.status();
+
+  // The plan's cap binds the consumption credits of its epochs: it starts after the epoch that
+  // paid Ana's overtime.
+  GS_RETURN_IF_ERROR(WaitForEpoch(*amended + 1));
+  Say("\n8. The plan. A planner sends the economy's input files to the ledger, reads the final demand the\n"
       "   ledger derives from epoch " + std::to_string(expiry - 1) + "'s redemptions, solves the plan here and commits it with its\n"
       "   certificate; its cap on consumption credits is then in force (issuance_cap).");
   GS_RETURN_IF_ERROR(CommitPlan(expiry - 1, ledger::KeyPair::Generate(), ana));
 
-  Say("\n8. Audit: every node's block and state root at one height, and a proof checked offline.");
+  Say("\n9. Audit: every node's block and state root at one height, and a proof checked offline.");
   GS_RETURN_IF_ERROR(CheckAgreement());
   return VerifyProof(ana.public_key());
 }

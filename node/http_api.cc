@@ -21,6 +21,7 @@
 #include "node/evidence_api.h"
 #include "node/law_api.h"
 #include "node/plan_api.h"
+#include "node/proposal_api.h"
 
 namespace gongshe::node {
 namespace {
@@ -91,7 +92,7 @@ int AdmissionHttpStatus(const std::string& code) {
 }
 
 // The routes, matched on the decoded path alone; the method is checked afterwards (405).
-enum class Route { kSubmitTx, kSubmitTxBatch, kTx, kAccount, kBlock, kStatus, kAccountProof, kMetrics, kLaws, kLaw, kExplanation, kPlan, kPlanData, kDemand, kEvidence, kNone };
+enum class Route { kSubmitTx, kSubmitTxBatch, kTx, kAccount, kBlock, kStatus, kAccountProof, kMetrics, kLaws, kLaw, kExplanation, kPlan, kPlanData, kDemand, kEvidence, kProposal, kNone };
 
 struct Match {
   Route route = Route::kNone;
@@ -106,6 +107,11 @@ Match MatchPath(std::string_view path) {
   if (path == "/v1/laws") return {Route::kLaws, {}};
   if (path == "/v1/demand") return {Route::kDemand, {}};
   if (path == "/v1/evidence") return {Route::kEvidence, {}};
+  // A proposal, or one voter's vote on it: /v1/proposals/{id}[/votes/{key}] (GetProposal parses).
+  constexpr std::string_view kProposals = "/v1/proposals/";
+  if (path.starts_with(kProposals) && path.size() > kProposals.size()) {
+    return {Route::kProposal, path.substr(kProposals.size())};
+  }
   constexpr std::pair<std::string_view, Route> kPrefixed[] = {{"/v1/txs/", Route::kTx},
                                                               {"/v1/accounts/", Route::kAccount},
                                                               {"/v1/blocks/", Route::kBlock},
@@ -229,6 +235,19 @@ v1::TxView ViewOfBody(const v1::SignedTx& envelope, const v1::TxBody& body) {
       out->set_demand_epochs(in.demand_epochs());
       break;
     }
+    case v1::TxBody::kProposeAmendment: {
+      const v1::ProposeAmendment& in = body.propose_amendment();
+      v1::ProposeAmendmentView* out = view.mutable_propose_amendment();
+      out->set_file(in.file());
+      out->set_closes_week(in.closes_week());
+      out->set_source_hash(ToHex(ledger::Sha256(AsBytes(in.source()))));
+      out->set_source_bytes(in.source().size());
+      break;
+    }
+    case v1::TxBody::kCastVote:
+      view.mutable_cast_vote()->set_proposal(Hex(body.cast_vote().proposal()));
+      view.mutable_cast_vote()->set_choice(body.cast_vote().choice());
+      break;
     case v1::TxBody::ACTION_NOT_SET: break;
   }
   return view;
@@ -351,6 +370,7 @@ class HttpApi::Handlers {
       case Route::kPlanData: return NoQuery(request, [&] { return GetPlanData(match.arg); });
       case Route::kDemand: return GetDemand(request);
       case Route::kEvidence: return GetEvidence(request);
+      case Route::kProposal: return NoQuery(request, [&] { return GetProposal(match.arg); });
       case Route::kSubmitTx:
       case Route::kSubmitTxBatch:
       case Route::kNone: break;
@@ -459,6 +479,21 @@ class HttpApi::Handlers {
     const std::optional<ledger::Hash> sha256 = ParseHashHex(sha_hex);
     if (!sha256) return ErrorReply(400, "BAD_HASH", "plan data is named by its SHA-256: 64 hex digits");
     return PlanReply(PlanDataAnswer(*service_.Snapshot(), *sha256));
+  }
+
+  // GET /v1/proposals/{id} and GET /v1/proposals/{id}/votes/{key}
+  Reply GetProposal(std::string_view arg) {
+    const size_t slash = arg.find('/');
+    const std::optional<ledger::Hash> id = ParseHashHex(arg.substr(0, slash));
+    if (!id) return ErrorReply(400, "BAD_PROPOSAL_ID", "a proposal is named by its transaction id: 64 hex digits");
+    if (slash == std::string_view::npos) return LawReply(ProposalAnswer(*service_.Snapshot(), *id));
+    constexpr std::string_view kVotes = "/votes/";
+    if (!arg.substr(slash).starts_with(kVotes)) {
+      return ErrorReply(404, "NOT_FOUND", "no such endpoint: /v1/proposals/" + Printable(arg));
+    }
+    Result<ledger::PublicKey> voter = ParseKey(arg.substr(slash + kVotes.size()));
+    if (!voter.ok()) return ErrorReply(400, voter.status().code(), voter.status().message());
+    return LawReply(VoteAnswer(*service_.Snapshot(), *id, *voter));
   }
 
   // GET /v1/evidence[?from=N][&limit=M]
@@ -667,6 +702,7 @@ class HttpApi::Handlers {
     response.set_last_block_time_ms(tip.state.time_ms());
     response.set_state_root(ToHex(tip.state_root));
     response.set_epoch(tip.state.epoch());
+    response.set_week(tip.state.week());
     response.set_round(node.round);
     for (const v1::Validator& validator : validators.validators()) {
       v1::ValidatorView* out = response.add_validators();

@@ -6,25 +6,10 @@
 # Usage: plan_commit_test.sh GONGSHE DATA_DIR WORK_DIR BASE_PORT   (prints "plan commit test passed")
 set -euo pipefail
 gongshe=$1 data=$2 work=$3 port=$4
-rm -rf "$work"
-mkdir -p "$work"
-node=http://127.0.0.1:$((port + 1))
+source "$(dirname "$0")/live_devnet.sh"
 
-"$gongshe" devnet --nodes 4 --base-port "$port" --dir "$work/net" >"$work/devnet.log" 2>&1 &
-devnet=$!
-trap 'kill "$devnet" 2>/dev/null; wait "$devnet" 2>/dev/null || true' EXIT
-
-field() {  # the value of a top-level JSON field (a number, or a number in a string)
-  sed -n "s/.*\"$1\":\"\\{0,1\\}\\([0-9]*\\).*/\\1/p"
-}
 epoch() { "$gongshe" query status --node "$node" --json | field epoch; }
 
-for _ in $(seq 150); do
-  "$gongshe" query status --node "$node" >/dev/null 2>&1 && break
-  sleep 0.2
-done
-
-keys=$work/net/node0/keys
 for who in planner member store; do "$gongshe" key gen --out "$work/$who.key" >/dev/null; done
 register() { "$gongshe" tx register --node "$node" --key "$keys/registrar.key" --public-key "$work/$1.key" --role "$2" --wait >/dev/null; }
 register planner planner

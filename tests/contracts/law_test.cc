@@ -46,8 +46,8 @@ TEST(StandardLaws, EveryLawLoadsAndPassesItsOwnTests) {
   std::sort(files.begin(), files.end());
   std::vector<std::string> names;
   for (const auto& f : files) names.push_back(f.stem().string());
-  EXPECT_EQ(names, (std::vector<std::string>{"guarantee_tickets", "issuance_cap", "labour_pay", "overtime_pay",
-                                             "special_vouchers", "voucher_expiry"}));
+  EXPECT_EQ(names, (std::vector<std::string>{"amendment_tally", "guarantee_tickets", "issuance_cap", "labour_pay",
+                                             "overtime_pay", "special_vouchers", "voucher_expiry"}));
   for (const auto& f : files) {
     Result<std::shared_ptr<const Law>> law = Law::Load(f.string(), ReadFile(f));
     ASSERT_TRUE(law.ok()) << law.status().ToString();

@@ -104,8 +104,8 @@ TEST(LawSet, GenesisStoresEveryLawAndTheHeaderCommitsToThem) {
   const v1::LawSet set = chain.state().LawSet();
   std::vector<std::string> names;
   for (const v1::ActiveLaw& law : set.laws()) names.push_back(law.name());
-  EXPECT_EQ(names, (std::vector<std::string>{"guarantee_tickets", "issuance_cap", "labour_pay", "overtime_pay",
-                                             "special_vouchers", "voucher_expiry"}));
+  EXPECT_EQ(names, (std::vector<std::string>{"amendment_tally", "guarantee_tickets", "issuance_cap", "labour_pay",
+                                             "overtime_pay", "special_vouchers", "voucher_expiry"}));
   EXPECT_EQ(set.params().fuel_per_run(), kStandardFuelPerRun);
   EXPECT_EQ(set.params().labour_rate_milli_per_hour(), kStandardLabourRateMilli);
   for (size_t i = 0; i < contracts::StandardLaws().size(); ++i) {
@@ -127,7 +127,7 @@ TEST(LawSet, GenesisStoresEveryLawAndTheHeaderCommitsToThem) {
   v1::BlockHeader header;
   ASSERT_TRUE(header.ParseFromString(chain.Block({}, kGenesisTimeMs + 1).header()));
   EXPECT_EQ(header.law_set_hash(), std::string(AsChars(hash)));
-  // Still the same after blocks: nothing changes the laws yet.
+  // Still the same after blocks: only an adopted amendment changes the laws (proposal_test.cc).
   chain.Apply({}, kGenesisTimeMs + kEpochMs);
   EXPECT_EQ(ReadChainTip(chain.kv()).law_set_hash, hash);
 }
@@ -173,7 +173,7 @@ TEST(LawSet, LoadedOnceAndSharedWithTheLawsOfEachHook) {
   EXPECT_EQ(names(Hook::kIssuanceRequested),
             (Names{"guarantee_tickets", "issuance_cap", "special_vouchers", "voucher_expiry"}));
   EXPECT_EQ(names(Hook::kRedemptionRequested), (Names{"guarantee_tickets", "special_vouchers"}));
-  EXPECT_EQ(names(Hook::kProposalTallied), Names{});
+  EXPECT_EQ(names(Hook::kProposalTallied), Names{"amendment_tally"});
 }
 
 // --- genesis checks ---
@@ -186,10 +186,10 @@ TEST(GenesisLaws, RefusedWithTheLawNamed) {
     EXPECT_EQ(status.code(), "BAD_GENESIS") << part;
     EXPECT_TRUE(Contains(status.message(), part)) << status.message();
   };
-  refused([](v1::Genesis& g) { g.mutable_laws(1)->set_source("law broken version\n"); },
-          "laws[1]: contracts/laws/issuance_cap.law:");
-  refused([](v1::Genesis& g) { g.mutable_laws(3)->set_source(std::string(g.laws(2).source())); },
-          "laws[3]: law 'labour_pay' appears twice");
+  refused([](v1::Genesis& g) { g.mutable_laws(2)->set_source("law broken version\n"); },
+          "laws[2]: contracts/laws/issuance_cap.law:");
+  refused([](v1::Genesis& g) { g.mutable_laws(4)->set_source(std::string(g.laws(3).source())); },
+          "laws[4]: law 'labour_pay' appears twice");
   refused([](v1::Genesis& g) { g.mutable_laws(0)->mutable_source()->append("-- caf\xe9\n"); }, "is not UTF-8");
   refused([](v1::Genesis& g) { g.mutable_laws(0)->set_file(""); }, "laws[0].file must be 1-256 bytes");
   refused([](v1::Genesis& g) { g.mutable_law_params()->set_fuel_per_run(0); }, "fuel_per_run");
@@ -197,9 +197,9 @@ TEST(GenesisLaws, RefusedWithTheLawNamed) {
   refused([](v1::Genesis& g) { g.mutable_law_params()->set_labour_rate_milli_per_hour(-1); }, "labour_rate");
   refused(
       [](v1::Genesis& g) {
-        std::string source = g.laws(3).source();
+        std::string source = g.laws(4).source();
         source.replace(source.find("amount 2.5 credits"), 18, "amount 2.4 credits");
-        g.mutable_laws(3)->set_source(source);
+        g.mutable_laws(4)->set_source(source);
       },
       "fails its own test \"45 hours at rate 1 pay 2.5 credits on top of labour pay\"");
   refused(
@@ -214,7 +214,7 @@ TEST(GenesisLaws, TheGenesisFileCarriesTheLawsAndNoVoucherPolicy) {
   const std::string json = GenesisToJson(genesis);
   Result<GenesisDoc> doc = ParseGenesis(json);
   ASSERT_TRUE(doc.ok()) << doc.status().ToString();
-  EXPECT_EQ(doc->genesis.laws_size(), 6);
+  EXPECT_EQ(doc->genesis.laws_size(), 7);
   EXPECT_EQ(doc->genesis.laws(3).source(), contracts::StandardLaws()[3].source);
   // The voucher policy of old is gone: a genesis naming it is refused, not half-understood.
   std::string old = json;

@@ -630,6 +630,72 @@ TEST_F(HttpApiTest, AccountProofsCheckAgainstTheStateRootAlone) {
   ExpectGetRefused("/v1/proofs/accounts/xyz", 400, "BAD_PUBLIC_KEY");
 }
 
+TEST_F(HttpApiTest, AProposalAndAVoteAreReadWithTheVotesProof) {
+  const KeyPair delegate = Register(v1::ROLE_DELEGATE);
+  const KeyPair member = TestKey(next_key_++);
+  SubmitOk(builder_.RegisterMember(registrar_, NextNonce(registrar_), member.public_key(), delegate.public_key()));
+  const std::string source =
+      "law http_law version 1\n  \"A law for a test.\"\n\non epoch_closed(citizen: member, epoch: epoch)\n"
+      "  let unused = 0\n";
+  const std::string proposed = SubmitOk(builder_.ProposeAmendment(delegate, NextNonce(delegate), "http.law", source, 2));
+  const ledger::Hash id = *ledger::HashFromBytes(*FromHex(proposed));
+  SubmitOk(builder_.Vote(member, NextNonce(member), id, v1::VOTE_CHOICE_NO));
+
+  Result<v1::ProposalResponse> proposal = client_->GetProposal(id);
+  ASSERT_TRUE(proposal.ok()) << proposal.status().ToString();
+  EXPECT_EQ(proposal->id(), proposed);
+  EXPECT_EQ(proposal->proposer(), Hex(delegate));
+  EXPECT_EQ(proposal->law(), "http_law");
+  EXPECT_EQ(proposal->law_version(), 1);
+  EXPECT_EQ(proposal->replaces_version(), 0);
+  EXPECT_EQ(proposal->file(), "http.law");
+  EXPECT_EQ(proposal->source(), source);
+  EXPECT_EQ(proposal->source_hash(), ledger::ToHex(ledger::Sha256(AsBytes(source))));
+  EXPECT_EQ(proposal->closes_week(), 2u);
+  EXPECT_EQ(proposal->week(), 0u);
+  EXPECT_EQ(proposal->status(), v1::PROPOSAL_STATUS_OPEN);
+  EXPECT_EQ(proposal->no(), 1u);
+  EXPECT_EQ(proposal->votes(), 1u);
+  EXPECT_EQ(client_->GetStatus()->week(), 0u);
+  Result<v1::TxResponse> tx = client_->GetTx(id);
+  ASSERT_TRUE(tx.ok());
+  EXPECT_EQ(tx->tx().propose_amendment().file(), "http.law");
+  EXPECT_EQ(tx->tx().propose_amendment().source_hash(), proposal->source_hash());
+  EXPECT_EQ(tx->tx().propose_amendment().source_bytes(), source.size());
+
+  const ledger::Hash root = *ledger::HashFromBytes(*FromHex(client_->GetStatus()->state_root()));
+  for (const KeyPair* voter : {&member, &delegate}) {
+    Result<v1::VoteResponse> vote = client_->GetVote(id, voter->public_key());
+    ASSERT_TRUE(vote.ok()) << vote.status().ToString();
+    EXPECT_EQ(vote->present(), voter == &member);
+    EXPECT_EQ(vote->record_key(), ledger::VoteKey(id, voter->public_key()));
+    EXPECT_EQ(vote->voter(), Hex(*voter));
+    Result<ledger::StateProof> proof = ledger::DecodeStateProof(AsBytes(vote->proof()));
+    ASSERT_TRUE(proof.ok());
+    Result<std::optional<ledger::Hash>> checked =
+        ledger::VerifyStateProof(root, ledger::Sha256(AsBytes(vote->record_key())), *proof);
+    ASSERT_TRUE(checked.ok());
+    if (voter == &member) {
+      ASSERT_TRUE(checked->has_value());
+      EXPECT_EQ(**checked, ledger::Sha256(AsBytes(vote->record())));
+      EXPECT_EQ(vote->vote().choice(), v1::VOTE_CHOICE_NO);
+      EXPECT_EQ(vote->vote().weight(), 1u);
+    } else {
+      EXPECT_FALSE(checked->has_value()) << "the delegate has not voted, provably";
+    }
+  }
+
+  const std::string path = "/v1/proposals/" + proposed;
+  ExpectGetRefused("/v1/proposals/" + std::string(63, 'a'), 400, "BAD_PROPOSAL_ID");
+  ExpectGetRefused("/v1/proposals/" + std::string(64, 'g'), 400, "BAD_PROPOSAL_ID");
+  ExpectGetRefused("/v1/proposals/" + std::string(64, 'a'), 404, "NOT_FOUND");
+  ExpectGetRefused("/v1/proposals/" + std::string(64, 'a') + "/votes/" + Hex(member), 404, "NOT_FOUND");
+  ExpectGetRefused(path + "/votes/abc", 400, "BAD_PUBLIC_KEY");
+  ExpectGetRefused(path + "/votes/" + Hex(member) + "/x", 400, "BAD_PUBLIC_KEY");
+  ExpectGetRefused(path + "/tallies/" + Hex(member), 404, "NOT_FOUND");
+  ExpectGetRefused(path + "?x=1", 400, "BAD_REQUEST");
+}
+
 TEST_F(HttpApiTest, WaitReturnsOnceTheTransactionIsCommitted) {
   service_->set_defer(true);
   const std::string tx = builder_.Register(registrar_, 1, TestKey(5).public_key(), v1::ROLE_MEMBER);
@@ -796,11 +862,12 @@ TEST_F(HttpApiTest, MalformedBatchesAreRefusedAndChangeNothing) {
 TEST_F(HttpApiTest, LawsAreReadFromTheLedger) {
   Result<v1::LawsResponse> laws = client_->GetLaws();
   ASSERT_TRUE(laws.ok()) << laws.status().ToString();
-  ASSERT_EQ(laws->laws_size(), 6);
-  EXPECT_EQ(laws->laws(3).name(), "overtime_pay");
-  EXPECT_EQ(laws->laws(3).version(), 2);
-  EXPECT_TRUE(laws->laws(3).in_force());
-  EXPECT_TRUE(laws->laws(3).source().empty()) << "the list carries no texts";
+  ASSERT_EQ(laws->laws_size(), 7);
+  EXPECT_EQ(laws->laws(0).name(), "amendment_tally");
+  EXPECT_EQ(laws->laws(4).name(), "overtime_pay");
+  EXPECT_EQ(laws->laws(4).version(), 2);
+  EXPECT_TRUE(laws->laws(4).in_force());
+  EXPECT_TRUE(laws->laws(4).source().empty()) << "the list carries no texts";
   EXPECT_EQ(laws->fuel_per_run(), ledger::kStandardFuelPerRun);
   EXPECT_EQ(laws->labour_rate_milli_per_hour(), ledger::kStandardLabourRateMilli);
   service_->EmptyBlockAt(kGenesisTimeMs + 1000);
@@ -810,7 +877,7 @@ TEST_F(HttpApiTest, LawsAreReadFromTheLedger) {
   ASSERT_TRUE(law.ok()) << law.status().ToString();
   EXPECT_EQ(law->law().version(), 2);
   EXPECT_EQ(law->law().file(), "contracts/laws/overtime_pay.law");
-  EXPECT_EQ(law->law().source(), contracts::StandardLaws()[3].source);
+  EXPECT_EQ(law->law().source(), contracts::StandardLaws()[4].source);
   EXPECT_EQ(law->law().source_hash(), ledger::ToHex(ledger::Sha256(AsBytes(law->law().source()))));
   EXPECT_EQ(client_->GetLaw("overtime_pay", 2)->law().source(), law->law().source());
   EXPECT_EQ(client_->GetLaw("overtime_pay", 1).status().code(), "NOT_FOUND");
@@ -1086,14 +1153,14 @@ TEST_F(CliTest, LawsAndExplanations) {
   std::tie(status, out) = Gongshe("law show overtime_pay");
   EXPECT_EQ(status, 0);
   EXPECT_NE(out.find("law overtime_pay version 2, in force from height 1"), std::string::npos) << out;
-  EXPECT_NE(out.find(std::string(contracts::StandardLaws()[3].source)), std::string::npos) << out;
+  EXPECT_NE(out.find(std::string(contracts::StandardLaws()[4].source)), std::string::npos) << out;
   EXPECT_EQ(Gongshe("law show overtime_pay --version 1").first, 1);
   std::tie(status, out) = Gongshe("law list");
   EXPECT_EQ(status, 0);
   EXPECT_NE(out.find("voucher_expiry"), std::string::npos) << out;
 
   // A proposed amendment, compared with the version in force.
-  std::string amended(contracts::StandardLaws()[3].source);
+  std::string amended(contracts::StandardLaws()[4].source);
   amended.replace(amended.find("param premium : ratio = 1.5"), 27, "param premium : ratio = 1.75");
   {
     std::ofstream file(Path("overtime_pay.law"));

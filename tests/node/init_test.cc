@@ -74,8 +74,9 @@ TEST_F(InitTest, WritesAGenesisKeysAndConfigsThatFitTogether) {
   EXPECT_EQ(genesis.epoch_ms(), kDevnetEpochMs);
   // The standard laws are in force from genesis, with the standard parameters.
   ASSERT_EQ(static_cast<size_t>(genesis.laws_size()), contracts::StandardLaws().size());
-  EXPECT_EQ(genesis.laws(2).file(), "contracts/laws/labour_pay.law");
-  EXPECT_EQ(genesis.laws(2).source(), contracts::StandardLaws()[2].source);
+  EXPECT_EQ(genesis.laws(0).file(), "contracts/laws/amendment_tally.law");
+  EXPECT_EQ(genesis.laws(3).file(), "contracts/laws/labour_pay.law");
+  EXPECT_EQ(genesis.laws(3).source(), contracts::StandardLaws()[3].source);
   EXPECT_EQ(genesis.law_params().labour_rate_milli_per_hour(), ledger::kStandardLabourRateMilli);
   EXPECT_EQ(genesis.law_params().fuel_per_run(), ledger::kStandardFuelPerRun);
   ASSERT_EQ(genesis.communes_size(), static_cast<int>(kN));

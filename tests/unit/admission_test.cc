@@ -5,6 +5,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cstdint>
 #include <limits>
 
@@ -99,7 +100,7 @@ TEST_F(AdmissionTest, UnexpectedCosignature) {
 }
 
 // Every role sends every action: admission says UNAUTHORIZED exactly when the block does, and
-// the one role that may send each action is the documented one.
+// the roles that may send each action are the documented ones.
 TEST_F(AdmissionTest, RoleRulesAgreeWithTheStateMachine) {
   struct Sender {
     v1::Role role;
@@ -111,11 +112,11 @@ TEST_F(AdmissionTest, RoleRulesAgreeWithTheStateMachine) {
                                  {v1::ROLE_STORE, store_},
                                  {v1::ROLE_WORKPLACE, workplace_}};
   for (v1::Role role : {v1::ROLE_DELEGATE, v1::ROLE_PLANNER}) senders.push_back({role, chain_.NewAccount(role)});
-  const std::vector<std::pair<const char*, v1::Role>> actions = {{"register", v1::ROLE_COMMUNE},
-                                                                 {"retire", v1::ROLE_COMMUNE},
-                                                                 {"attend", v1::ROLE_WORKPLACE},
-                                                                 {"issue", v1::ROLE_ISSUER},
-                                                                 {"redeem", v1::ROLE_MEMBER}};
+  const std::vector<std::pair<const char*, std::vector<v1::Role>>> actions = {
+      {"register", {v1::ROLE_COMMUNE}}, {"retire", {v1::ROLE_COMMUNE}},
+      {"attend", {v1::ROLE_WORKPLACE}}, {"issue", {v1::ROLE_ISSUER}},
+      {"redeem", {v1::ROLE_MEMBER}},    {"propose", {v1::ROLE_DELEGATE}},
+      {"vote", {v1::ROLE_DELEGATE, v1::ROLE_MEMBER}}};
   const int64_t now_s = chain_.time_ms() / 1000;
   for (const Sender& sender : senders) {
     for (const auto& [action, allowed] : actions) {
@@ -127,10 +128,23 @@ TEST_F(AdmissionTest, RoleRulesAgreeWithTheStateMachine) {
       if (a == "attend") tx = chain_.Attend(sender.key, member_.public_key(), now_s, 1);
       if (a == "issue") tx = chain_.Issue(sender.key, member_.public_key(), v1::VOUCHER_CLASS_GUARANTEE, 1);
       if (a == "redeem") tx = chain_.Redeem(sender.key, store_, v1::VOUCHER_CLASS_GUARANTEE, 1, "bread");
+      if (a == "propose" || a == "vote") {
+        v1::TxBody body = chain_.Body(sender.key);
+        if (a == "propose") {
+          body.mutable_propose_amendment()->set_file("a.law");
+          body.mutable_propose_amendment()->set_source(
+              "law a version 1\n  \"A law.\"\n\non epoch_closed(citizen: member, epoch: epoch)\n  let unused = 0\n");
+          body.mutable_propose_amendment()->set_closes_week(1);
+        } else {
+          body.mutable_cast_vote()->set_proposal(std::string(32, 'p'));
+          body.mutable_cast_vote()->set_choice(v1::VOTE_CHOICE_YES);
+        }
+        tx = SignTx(body, sender.key);
+      }
       Status admission = Check(tx);
       std::vector<std::string> block_codes = chain_.Apply({tx});
       ASSERT_EQ(block_codes.size(), 1u);
-      if (sender.role == allowed) {
+      if (std::find(allowed.begin(), allowed.end(), sender.role) != allowed.end()) {
         EXPECT_TRUE(admission.ok()) << admission.ToString();
         EXPECT_NE(block_codes[0], "UNAUTHORIZED");
       } else {

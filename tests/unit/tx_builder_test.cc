@@ -21,10 +21,14 @@ TEST(TxBuilderTest, EveryActionDecodesAndVerifiesForItsChain) {
       builder.Attend(signer, 7, other.public_key(), 1'700'000'000, 90),
       builder.Issue(signer, 7, v1::VOUCHER_CLASS_SPECIAL, other.public_key(), 1'500, "why"),
       builder.Redeem(signer, 7, other, v1::VOUCHER_CLASS_GUARANTEE, 2'000, "bread"),
+      builder.RegisterMember(signer, 7, other.public_key(), TestKey(3).public_key()),
+      builder.ProposeAmendment(signer, 7, "a.law", "law a version 1\n", 4),
+      builder.Vote(signer, 7, Sha256(AsBytes("proposal")), v1::VOTE_CHOICE_ABSTAIN),
   };
   const v1::TxBody::ActionCase actions[] = {v1::TxBody::kRegisterAccount, v1::TxBody::kRetireAccount,
-                                            v1::TxBody::kAttendance, v1::TxBody::kIssueVouchers,
-                                            v1::TxBody::kRedeemVouchers};
+                                            v1::TxBody::kAttendance,      v1::TxBody::kIssueVouchers,
+                                            v1::TxBody::kRedeemVouchers,  v1::TxBody::kRegisterAccount,
+                                            v1::TxBody::kProposeAmendment, v1::TxBody::kCastVote};
   for (size_t i = 0; i < std::size(txs); ++i) {
     Result<DecodedTx> tx = DecodeTx(AsBytes(txs[i]), "chain-a");
     ASSERT_TRUE(tx.ok()) << tx.status().ToString();
@@ -43,6 +47,17 @@ TEST(TxBuilderTest, EveryActionDecodesAndVerifiesForItsChain) {
   const DecodedTx issue = *DecodeTx(AsBytes(txs[3]), "chain-a");
   EXPECT_EQ(issue.body.issue_vouchers().reason(), "why");
   EXPECT_EQ(issue.body.issue_vouchers().voucher_class(), v1::VOUCHER_CLASS_SPECIAL);
+  const v1::RegisterAccount member = DecodeTx(AsBytes(txs[5]), "chain-a")->body.register_account();
+  EXPECT_EQ(member.role(), v1::ROLE_MEMBER);
+  EXPECT_EQ(member.delegate(), std::string(AsChars(TestKey(3).public_key())));
+  EXPECT_TRUE(DecodeTx(AsBytes(txs[0]), "chain-a")->body.register_account().delegate().empty());
+  const v1::ProposeAmendment proposal = DecodeTx(AsBytes(txs[6]), "chain-a")->body.propose_amendment();
+  EXPECT_EQ(proposal.file(), "a.law");
+  EXPECT_EQ(proposal.source(), "law a version 1\n");
+  EXPECT_EQ(proposal.closes_week(), 4u);
+  const v1::CastVote vote = DecodeTx(AsBytes(txs[7]), "chain-a")->body.cast_vote();
+  EXPECT_EQ(vote.proposal(), std::string(AsChars(Sha256(AsBytes("proposal")))));
+  EXPECT_EQ(vote.choice(), v1::VOTE_CHOICE_ABSTAIN);
 }
 
 TEST(TxBuilderTest, ChainIdsMustBeSignable) {
