@@ -63,4 +63,17 @@ std::string ToJsonLine(const google::protobuf::Message& message) {
   return json;
 }
 
+Signer SignerOrFail(std::string_view command, node::Client& client, const std::string& key_file, bool json) {
+  ledger::KeyPair key = ValueOrFail(command, ledger::ReadKeyFile(key_file), json);
+  const std::string chain_id = ValueOrFail(command, client.GetStatus(), json).chain_id();
+  const Status chain_ok = ledger::TxBuilder::CheckChainId(chain_id);
+  if (!chain_ok.ok()) Fail(command, chain_ok, json);
+  Result<v1::AccountResponse> account = client.GetAccount(key.public_key());
+  if (!account.ok() && account.status().code() == "NOT_FOUND") {
+    Fail(command, Status("UNKNOWN_SIGNER", "the key in " + key_file + " has no account on this chain"), json);
+  }
+  const uint64_t next = ValueOrFail(command, std::move(account), json).next_nonce();
+  return Signer{std::move(key), ledger::TxBuilder(chain_id), next};
+}
+
 }  // namespace gongshe::cli

@@ -12,6 +12,7 @@
 
 #include "common/status.h"
 #include "ledger/crypto.h"
+#include "ledger/tx_builder.h"
 #include "node/client.h"
 
 namespace gongshe::cli {
@@ -41,6 +42,18 @@ T ValueOrFail(std::string_view command, Result<T> result, bool json) {
 
 // The client for --node, or Fail.
 std::unique_ptr<node::Client> ConnectOrFail(std::string_view command, const NodeOptions& options);
+
+// What signing a transaction for the chain of a node needs: the key of a key file, a builder for
+// the node's chain id, and the key's next nonce there.
+struct Signer {
+  ledger::KeyPair key;
+  ledger::TxBuilder builder;
+  uint64_t next_nonce;
+};
+
+// The signer of `key_file` on `client`'s chain, or Fail (UNKNOWN_SIGNER when the key has no
+// account there).
+Signer SignerOrFail(std::string_view command, node::Client& client, const std::string& key_file, bool json);
 
 // A public key given as 64 hex digits, or as the path of a key file or public key file
 // (ledger/key_file.h). BAD_PUBLIC_KEY when it is none of these.

@@ -16,7 +16,6 @@
 #include "cli/commands.h"
 #include "common/file.h"
 #include "gongshe/v1/plan.pb.h"
-#include "ledger/key_file.h"
 #include "ledger/plans.h"
 #include "ledger/tx_builder.h"
 #include "node/plan_upload.h"
@@ -44,26 +43,6 @@ std::string ReadOrFail(std::string_view command, const std::string& path, bool j
 ledger::Hash HashOf(std::string_view bytes) { return ledger::Sha256(AsBytes(bytes)); }
 
 // What signing needs: the key, the chain id and the signer's next nonce, from the node.
-struct Signer {
-  ledger::KeyPair key;
-  ledger::TxBuilder builder;
-  uint64_t next_nonce;
-};
-
-Signer SignerOrFail(std::string_view command, node::Client& client, const PlanLedgerOptions& o) {
-  const bool json = o.node.json;
-  ledger::KeyPair key = ValueOrFail(command, ledger::ReadKeyFile(o.key_file), json);
-  const std::string chain_id = ValueOrFail(command, client.GetStatus(), json).chain_id();
-  const Status chain_ok = ledger::TxBuilder::CheckChainId(chain_id);
-  if (!chain_ok.ok()) Fail(command, chain_ok, json);
-  Result<v1::AccountResponse> account = client.GetAccount(key.public_key());
-  if (!account.ok() && account.status().code() == "NOT_FOUND") {
-    Fail(command, Status("UNKNOWN_SIGNER", "the key in " + o.key_file + " has no account on this chain"), json);
-  }
-  const uint64_t next = ValueOrFail(command, std::move(account), json).next_nonce();
-  return Signer{std::move(key), ledger::TxBuilder(chain_id), next};
-}
-
 // Sends one file as plan data and says what happened.
 void Send(std::string_view command, node::Client& client, Signer& signer, const std::string& label,
           std::string_view bytes, const PlanLedgerOptions& o) {
@@ -82,7 +61,7 @@ void RunUpload(const PlanLedgerOptions& o) {
   std::vector<std::string> contents;
   for (const std::string& path : o.files) contents.push_back(ReadOrFail(command, path, o.node.json));
   std::unique_ptr<node::Client> client = ConnectOrFail(command, o.node);
-  Signer signer = SignerOrFail(command, *client, o);
+  Signer signer = SignerOrFail(command, *client, o.key_file, o.node.json);
   for (size_t i = 0; i < o.files.size(); ++i) Send(command, *client, signer, o.files[i], contents[i], o);
   if (o.node.json) {
     std::printf("{\"files\":[");
@@ -184,7 +163,7 @@ void RunCommit(const PlanLedgerOptions& o) {
   v1::Plan plan;
   if (!plan.ParseFromString(plan_bytes)) Fail(command, Status("PLAN_MALFORMED", o.plan + " is not a plan"), json);
   std::unique_ptr<node::Client> client = ConnectOrFail(command, o.node);
-  Signer signer = SignerOrFail(command, *client, o);
+  Signer signer = SignerOrFail(command, *client, o.key_file, o.node.json);
   EnsureInput(command, *client, signer, "matrix", o.matrix, plan.matrix_sha256(), o);
   EnsureInput(command, *client, signer, "products file", o.labour, plan.products_sha256(), o);
 

@@ -64,22 +64,14 @@ std::string ChoiceName(v1::VoteChoice choice) {
   return name;
 }
 
-// Signs the transaction `build` makes with the key file's key and the chain's id and the signer's
-// next nonce (from the node), submits it and waits for its commit; fails unless its result is OK.
+// Signs the transaction `build` makes with the key file's signer (SignerOrFail), submits it and
+// waits for its commit; fails unless its result is OK.
 v1::TxResponse SignSubmitWait(std::string_view command, node::Client& client, const ProposalOptions& o,
                               const std::function<std::string(const ledger::TxBuilder&, const ledger::KeyPair&,
                                                               uint64_t)>& build) {
   const bool json = o.node.json;
-  const ledger::KeyPair key = ValueOrFail(command, ledger::ReadKeyFile(o.key_file), json);
-  const std::string chain_id = ValueOrFail(command, client.GetStatus(), json).chain_id();
-  const Status chain_ok = ledger::TxBuilder::CheckChainId(chain_id);
-  if (!chain_ok.ok()) Fail(command, chain_ok, json);
-  Result<v1::AccountResponse> account = client.GetAccount(key.public_key());
-  if (!account.ok() && account.status().code() == "NOT_FOUND") {
-    Fail(command, Status("UNKNOWN_SIGNER", "the key in " + o.key_file + " has no account on this chain"), json);
-  }
-  const uint64_t nonce = ValueOrFail(command, std::move(account), json).next_nonce();
-  const std::string tx = build(ledger::TxBuilder(chain_id), key, nonce);
+  const Signer signer = SignerOrFail(command, client, o.key_file, json);
+  const std::string tx = build(signer.builder, signer.key, signer.next_nonce);
   v1::TxResponse committed = ValueOrFail(command, node::SubmitAndWait(client, tx, milliseconds(o.wait_ms)), json);
   if (committed.code() != "OK") {
     Fail(command, Status(committed.code(), "committed in block " + std::to_string(committed.height()) +

@@ -13,6 +13,7 @@
 namespace gongshe::ledger {
 namespace {
 
+using testing::GenesisWith;
 using testing::kEpochMs;
 using testing::kGenesisTimeMs;
 using testing::kWeekMs;
@@ -22,30 +23,6 @@ using v1::VOUCHER_CLASS_GUARANTEE;
 using v1::VOUCHER_CLASS_SPECIAL;
 
 std::string Hex(const KeyPair& key) { return ToHex(key.public_key()); }
-
-// The standard genesis with `extra` laws added, the standard laws named in `drop` left out, and
-// `fuel` for every run.
-v1::Genesis GenesisWith(const std::vector<std::string>& extra, const std::vector<std::string>& drop = {},
-                        uint64_t fuel = kStandardFuelPerRun) {
-  v1::Genesis genesis = testing::TestGenesis();
-  genesis.clear_laws();
-  for (const contracts::StandardLaw& law : contracts::StandardLaws()) {
-    bool dropped = false;
-    for (const std::string& name : drop) dropped = dropped || law.file == "contracts/laws/" + name + ".law";
-    if (dropped) continue;
-    v1::GenesisLaw* entry = genesis.add_laws();
-    entry->set_file(std::string(law.file));
-    entry->set_source(std::string(law.source));
-  }
-  for (size_t i = 0; i < extra.size(); ++i) {
-    v1::GenesisLaw* entry = genesis.add_laws();
-    entry->set_file("extra" + std::to_string(i) + ".law");
-    entry->set_source(extra[i]);
-  }
-  genesis.mutable_law_params()->set_fuel_per_run(fuel);
-  EXPECT_TRUE(CheckGenesis(genesis).ok()) << CheckGenesis(genesis).ToString();
-  return genesis;
-}
 
 // A law with one rule on `hook` whose body is `body` (indented two spaces).
 std::string LawOn(const std::string& name, const std::string& hook, const std::string& body) {

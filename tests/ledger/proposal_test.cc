@@ -19,6 +19,7 @@
 namespace gongshe::ledger {
 namespace {
 
+using testing::GenesisWith;
 using testing::kChainId;
 using testing::kGenesisTimeMs;
 using testing::kWeekMs;
@@ -63,28 +64,6 @@ std::string Overtime(int64_t version, const std::string& premium = "2", const st
 std::string Idle(const std::string& name) {
   return "law " + name + " version 1\n  \"A law for a test.\"\n\non epoch_closed(citizen: member, epoch: epoch)\n"
          "  let unused = 0\n";
-}
-
-// The standard genesis with `extra` laws added and the standard laws named in `drop` left out.
-v1::Genesis GenesisWith(const std::vector<std::string>& extra, const std::vector<std::string>& drop = {}) {
-  v1::Genesis genesis = testing::TestGenesis();
-  genesis.clear_laws();
-  for (const contracts::StandardLaw& law : contracts::StandardLaws()) {
-    const bool dropped = std::any_of(drop.begin(), drop.end(), [&](const std::string& name) {
-      return law.file == "contracts/laws/" + name + ".law";
-    });
-    if (dropped) continue;
-    v1::GenesisLaw* entry = genesis.add_laws();
-    entry->set_file(std::string(law.file));
-    entry->set_source(std::string(law.source));
-  }
-  for (size_t i = 0; i < extra.size(); ++i) {
-    v1::GenesisLaw* entry = genesis.add_laws();
-    entry->set_file("extra" + std::to_string(i) + ".law");
-    entry->set_source(extra[i]);
-  }
-  EXPECT_TRUE(CheckGenesis(genesis).ok()) << CheckGenesis(genesis).ToString();
-  return genesis;
 }
 
 const v1::ActiveLaw* InForce(const v1::LawSet& set, const std::string& name) {

@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "contracts/standard_laws.h"
 #include "gongshe/v1/genesis.pb.h"
 #include "ledger/block_executor.h"
 #include "ledger/crypto.h"
@@ -50,6 +51,30 @@ inline v1::Genesis TestGenesis(int communes = 2) {
     commune->set_validator(std::string(AsChars(TestKey(1002 + 3 * c).public_key())));
   }
   AddStandardLaws(genesis);
+  return genesis;
+}
+
+// The standard genesis with `extra` laws added (files extra0.law, ...), the standard laws named in
+// `drop` left out, and `fuel` for every run.
+inline v1::Genesis GenesisWith(const std::vector<std::string>& extra, const std::vector<std::string>& drop = {},
+                               uint64_t fuel = kStandardFuelPerRun) {
+  v1::Genesis genesis = TestGenesis();
+  genesis.clear_laws();
+  for (const contracts::StandardLaw& law : contracts::StandardLaws()) {
+    bool dropped = false;
+    for (const std::string& name : drop) dropped = dropped || law.file == "contracts/laws/" + name + ".law";
+    if (dropped) continue;
+    v1::GenesisLaw* entry = genesis.add_laws();
+    entry->set_file(std::string(law.file));
+    entry->set_source(std::string(law.source));
+  }
+  for (size_t i = 0; i < extra.size(); ++i) {
+    v1::GenesisLaw* entry = genesis.add_laws();
+    entry->set_file("extra" + std::to_string(i) + ".law");
+    entry->set_source(extra[i]);
+  }
+  genesis.mutable_law_params()->set_fuel_per_run(fuel);
+  EXPECT_TRUE(CheckGenesis(genesis).ok()) << CheckGenesis(genesis).ToString();
   return genesis;
 }
 
