@@ -124,7 +124,8 @@ void Core::InstallEpoch(const EpochInfo& epoch, ValidatorSet set, const EpochCha
   certified_.clear();
   pending_commit_qc_.reset();
   waiting_proposal_.reset();
-  std::erase_if(blocks_, [](const auto& entry) { return !entry.second.committed; });
+  for (const BlockId& id : uncommitted_) blocks_.erase(id);
+  uncommitted_.clear();
   // A fetch for a block of the previous epoch is moot; one named by a later epoch's message goes on.
   if (fetch_ && !fetch_->unverified) fetch_.reset();
   if (fetch_) {
@@ -806,6 +807,7 @@ void Core::TryCommit(const v1::QuorumCert& qc) {
     BlockRecord& record = **it;
     record.committed = true;
     committed_by_height_[record.block.height()] = record.id;
+    GS_ASSERT(uncommitted_.erase(record.id) == 1);
     const v1::ConsensusBlock& b = record.block;
     commit.blocks.push_back(CommittedBlock{record.id, record.parent_id, b.epoch(), b.round(), b.height(), b.proposer(),
                                            Bytes(b.payload().begin(), b.payload().end()),
@@ -1009,6 +1011,7 @@ Core::BlockRecord* Core::Insert(const v1::ConsensusBlock& block, const BlockId& 
   record.block = block;
   record.id = id;
   record.parent_id = MustHash(block.parent_id());
+  uncommitted_.insert(id);
   auto parent = blocks_.find(record.parent_id);
   if (parent != blocks_.end() && !parent->second.committed && parent->second.change_block) {
     // Above a change, in its epoch: no payload, nothing to execute (the state is the change
@@ -1038,9 +1041,13 @@ void Core::RequestExecution(BlockRecord& record) {
 }
 
 void Core::Prune() {
-  std::erase_if(blocks_, [&](const auto& entry) {
-    const BlockRecord& r = entry.second;
-    return !r.committed && (r.block.height() <= head_.height || r.block.round() <= committed_round_);
+  std::erase_if(uncommitted_, [&](const BlockId& id) {
+    auto it = blocks_.find(id);
+    GS_ASSERT(it != blocks_.end() && !it->second.committed);
+    const v1::ConsensusBlock& b = it->second.block;
+    if (b.height() > head_.height && b.round() > committed_round_) return false;
+    blocks_.erase(it);
+    return true;
   });
   while (committed_by_height_.size() > config_.retained_committed_blocks) {
     blocks_.erase(committed_by_height_.begin()->second);

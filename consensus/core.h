@@ -331,6 +331,7 @@ class Core {
   // Blocks: uncommitted tree plus the retained committed window (across epochs).
   std::map<BlockId, BlockRecord> blocks_;
   std::map<uint64_t, BlockId> committed_by_height_;
+  std::set<BlockId> uncommitted_;  // the ids of blocks_ not committed: Prune visits only those
   CommittedHead head_;
   uint64_t committed_round_ = 0;  // the head's round in this epoch (0 while the head is the root)
   std::map<Hash, uint64_t> verified_qcs_;  // hash of a verified QC's bytes -> its round
