@@ -183,7 +183,6 @@ int Run(int members, int measured) {
   time_ms = std::max(time_ms + 1000, kGenesisMs + kWeekMs);
   size_t closed = 0;
   double closing_cpu_s = 0;
-  MemKv unused;
   do {
     v1::Block block = MakeBlock(ledger->tip(), {}, time_ms, work.validator().public_key(), 0);
     double c0 = ThreadCpuSeconds();
@@ -196,7 +195,7 @@ int Run(int members, int measured) {
     GS_ASSERT(results.ok());
     closed += static_cast<size_t>(results->closings_size());
     time_ms += 1000;
-  } while (State(ledger->state(), unused).HookState().closings_size() > 0);
+  } while (StateView(ledger->state()).HookState().closings_size() > 0);
   ledger.reset();
   std::filesystem::remove_all(dir);
   double execute = Median(execute_tps), commit = Median(commit_tps);

@@ -123,7 +123,7 @@ class Demo {
     std::optional<v1::Account> account = State().Account(signer.public_key());
     return (account ? account->nonce() : 0) + 1 + pending_[signer.public_key()]++;
   }
-  ledger::State State() { return ledger::State(ledger_->state(), scratch_); }
+  ledger::StateView State() const { return ledger::StateView(ledger_->state()); }
 
   std::string Register(const KeyPair& registrar, const KeyPair& key, v1::Role role) {
     return builder_.Register(registrar, Nonce(registrar), key.public_key(), role);
@@ -164,7 +164,7 @@ class Demo {
   }
 
   void Report(const KeyPair& alice, const KeyPair& nobody) {
-    ledger::State state = State();
+    const ledger::StateView state = State();
     uint64_t epoch = state.ChainState().epoch();
     std::ostringstream cohorts;
     Say("\nConservation per class and expiry epoch (credits): issued = redeemed + expired + outstanding");
@@ -218,7 +218,6 @@ class Demo {
 
   bool json_;
   std::unique_ptr<ledger::Ledger> ledger_;
-  ledger::MemKv scratch_;
   int64_t time_ms_;
   std::map<ledger::PublicKey, uint64_t> pending_;
   ledger::TxBuilder builder_{kChainId};

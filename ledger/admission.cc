@@ -56,8 +56,7 @@ Status CheckSenderMayAct(const DecodedTx& tx, const v1::Account& signer) {
 
 Status CheckAdmission(const DecodedTx& tx, const KvReader& committed_state, uint64_t max_nonce_ahead) {
   GS_ASSERT(max_nonce_ahead > 0);
-  MemKv unused;  // State needs a writer; nothing is written
-  std::optional<v1::Account> account = State(committed_state, unused).Account(tx.signer);
+  std::optional<v1::Account> account = StateView(committed_state).Account(tx.signer);
   GS_RETURN_IF_ERROR(CheckActiveSigner(tx.signer, account ? &*account : nullptr));
   GS_RETURN_IF_ERROR(CheckSenderMayAct(tx, *account));
   const uint64_t next = account->nonce() + 1;

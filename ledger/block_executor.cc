@@ -15,7 +15,7 @@ namespace {
 
 Status BadBlock(std::string message) { return {"BAD_BLOCK", std::move(message)}; }
 
-Hash RecordHash(const State& state, const std::string& key) {
+Hash RecordHash(const StateView& state, const std::string& key) {
   std::optional<std::string> bytes = state.RawRecord(key);
   GS_ASSERT(bytes.has_value());
   return Sha256(AsBytes(*bytes));
@@ -126,8 +126,7 @@ std::string ClosingIndexKey(std::string_view hook, const PublicKey& member, uint
 }
 
 ChainTip ReadChainTip(const KvReader& reader) {
-  MemKv unused;
-  State state(reader, unused);
+  StateView state(reader);
   ChainTip tip;
   tip.config = state.ChainConfig();
   tip.state = state.ChainState();

@@ -32,8 +32,7 @@ Status CheckLawParams(const v1::LawParams& params) {
 
 // Loads the law set stored in `state`: every law in force, checked against its stored hash.
 std::shared_ptr<const LawBook> LoadLawBook(const KvReader& state, const Hash& law_set_hash) {
-  MemKv unused;
-  const State records(state, unused);
+  const StateView records(state);
   const v1::LawSet set = records.LawSet();
   GS_ASSERT(LawSetHash(set) == law_set_hash);
   std::vector<std::shared_ptr<const contracts::Law>> laws;

@@ -88,8 +88,7 @@ bool IsStateKey(const std::string& key) {
 class Ledger::RocksSnapshot final : public LedgerSnapshot, private KvReader {
  public:
   explicit RocksSnapshot(rocksdb::DB& db) : db_(db), snapshot_(db.GetSnapshot()) {
-    MemKv unused;
-    height_ = State(*this, unused).ChainState().height();
+    height_ = StateView(*this).ChainState().height();
   }
   ~RocksSnapshot() override { db_.ReleaseSnapshot(snapshot_); }
 

@@ -92,7 +92,7 @@ Result<int64_t> PlanCapMilli(int64_t consumer_labour_micro_hours, int64_t labour
   return static_cast<int64_t>(cap);
 }
 
-Result<std::string> ReadPlanData(const State& state, const Hash& sha256) {
+Result<std::string> ReadPlanData(const StateView& state, const Hash& sha256) {
   std::optional<v1::PlanBlob> blob = state.PlanBlob(sha256);
   if (!blob || !blob->complete()) {
     return Status("PLAN_DATA_MISSING", "plan data " + ToHex(sha256) + " is not on the ledger (or not complete)");

@@ -82,6 +82,6 @@ Result<int64_t> PlanCapMilli(int64_t consumer_labour_micro_hours, int64_t labour
 
 // The whole of a complete plan data file from the committed state; PLAN_DATA_MISSING when it is
 // absent or not complete.
-Result<std::string> ReadPlanData(const State& state, const Hash& sha256);
+Result<std::string> ReadPlanData(const StateView& state, const Hash& sha256);
 
 }  // namespace gongshe::ledger

@@ -170,7 +170,7 @@ std::string LawKey(std::string_view name, int64_t law_version) {
 }
 
 template <typename M>
-std::optional<M> State::Read(const std::string& key) const {
+std::optional<M> StateView::Read(const std::string& key) const {
   std::optional<std::string> bytes = reader_.Get(key);
   if (!bytes) return std::nullopt;
   M record;
@@ -179,7 +179,7 @@ std::optional<M> State::Read(const std::string& key) const {
 }
 
 template <typename M>
-M State::ReadRequired(const std::string& key) const {
+M StateView::ReadRequired(const std::string& key) const {
   std::optional<M> record = Read<M>(key);
   GS_ASSERT(record.has_value());
   return *std::move(record);
@@ -191,7 +191,7 @@ void State::Write(const std::string& key, const google::protobuf::MessageLite& r
   writer_.Put(key, std::move(bytes));
 }
 
-std::optional<v1::Account> State::Account(const PublicKey& key) const {
+std::optional<v1::Account> StateView::Account(const PublicKey& key) const {
   return Read<v1::Account>(AccountKey(key));
 }
 
@@ -201,7 +201,7 @@ void State::PutAccount(const v1::Account& account) {
   Write(AccountKey(*key), account);
 }
 
-v1::Balance State::Balance(const PublicKey& member, v1::VoucherClass voucher_class) const {
+v1::Balance StateView::Balance(const PublicKey& member, v1::VoucherClass voucher_class) const {
   return Read<v1::Balance>(BalanceKey(member, voucher_class)).value_or(v1::Balance{});
 }
 
@@ -215,7 +215,7 @@ void State::PutBalance(const PublicKey& member, v1::VoucherClass voucher_class,
   Write(key, balance);
 }
 
-v1::Cohort State::Cohort(v1::VoucherClass voucher_class, uint64_t expiry_epoch) const {
+v1::Cohort StateView::Cohort(v1::VoucherClass voucher_class, uint64_t expiry_epoch) const {
   return Read<v1::Cohort>(CohortKey(voucher_class, expiry_epoch)).value_or(v1::Cohort{});
 }
 
@@ -226,7 +226,7 @@ void State::PutCohort(v1::VoucherClass voucher_class, uint64_t expiry_epoch, con
   Write(CohortKey(voucher_class, expiry_epoch), cohort);
 }
 
-uint64_t State::AttendanceMinutes(const PublicKey& member, uint64_t week) const {
+uint64_t StateView::AttendanceMinutes(const PublicKey& member, uint64_t week) const {
   std::optional<v1::AttendanceWeek> record = Read<v1::AttendanceWeek>(AttendanceKey(member, week));
   return record ? record->minutes() : 0;
 }
@@ -238,56 +238,56 @@ void State::PutAttendanceMinutes(const PublicKey& member, uint64_t week, uint64_
   Write(AttendanceKey(member, week), record);
 }
 
-v1::ChainConfig State::ChainConfig() const { return ReadRequired<v1::ChainConfig>(ChainConfigKey()); }
-v1::ChainState State::ChainState() const { return ReadRequired<v1::ChainState>(ChainStateKey()); }
-v1::ValidatorSet State::ValidatorSet() const { return ReadRequired<v1::ValidatorSet>(ValidatorSetKey()); }
-v1::LawSet State::LawSet() const { return ReadRequired<v1::LawSet>(LawSetKey()); }
-v1::HookState State::HookState() const { return ReadRequired<v1::HookState>(HookStateKey()); }
+v1::ChainConfig StateView::ChainConfig() const { return ReadRequired<v1::ChainConfig>(ChainConfigKey()); }
+v1::ChainState StateView::ChainState() const { return ReadRequired<v1::ChainState>(ChainStateKey()); }
+v1::ValidatorSet StateView::ValidatorSet() const { return ReadRequired<v1::ValidatorSet>(ValidatorSetKey()); }
+v1::LawSet StateView::LawSet() const { return ReadRequired<v1::LawSet>(LawSetKey()); }
+v1::HookState StateView::HookState() const { return ReadRequired<v1::HookState>(HookStateKey()); }
 void State::PutChainConfig(const v1::ChainConfig& config) { Write(ChainConfigKey(), config); }
 void State::PutChainState(const v1::ChainState& state) { Write(ChainStateKey(), state); }
 void State::PutValidatorSet(const v1::ValidatorSet& set) { Write(ValidatorSetKey(), set); }
 void State::PutLawSet(const v1::LawSet& set) { Write(LawSetKey(), set); }
 void State::PutHookState(const v1::HookState& hooks) { Write(HookStateKey(), hooks); }
 
-std::optional<v1::LawRecord> State::Law(std::string_view name, int64_t law_version) const {
+std::optional<v1::LawRecord> StateView::Law(std::string_view name, int64_t law_version) const {
   if (name.empty() || name.size() > 255) return std::nullopt;
   return Read<v1::LawRecord>(LawKey(name, law_version));
 }
 
 void State::PutLaw(const v1::LawRecord& law) { Write(LawKey(law.name(), law.law_version()), law); }
 
-v1::EpochIssuance State::EpochIssuance(v1::VoucherClass voucher_class, uint64_t epoch) const {
+v1::EpochIssuance StateView::EpochIssuance(v1::VoucherClass voucher_class, uint64_t epoch) const {
   return Read<v1::EpochIssuance>(InlineStateKey::EpochIssuance(voucher_class, epoch).str()).value_or(v1::EpochIssuance{});
 }
 
-int64_t State::RedeemedInEpoch(uint64_t epoch, std::string_view category) const {
+int64_t StateView::RedeemedInEpoch(uint64_t epoch, std::string_view category) const {
   if (category.empty() || category.size() > 64) return 0;
   std::optional<v1::RedemptionTally> tally =
       Read<v1::RedemptionTally>(InlineStateKey::RedemptionTally(epoch, category).str());
   return tally ? tally->redeemed_milli() : 0;
 }
 
-std::optional<v1::PlanBlob> State::PlanBlob(const Hash& sha256) const {
+std::optional<v1::PlanBlob> StateView::PlanBlob(const Hash& sha256) const {
   return Read<v1::PlanBlob>(InlineStateKey::PlanBlob(sha256).str());
 }
 
-std::optional<v1::PlanChunk> State::PlanChunk(const Hash& sha256, uint64_t index) const {
+std::optional<v1::PlanChunk> StateView::PlanChunk(const Hash& sha256, uint64_t index) const {
   return Read<v1::PlanChunk>(InlineStateKey::PlanChunk(sha256, index).str());
 }
 
-std::optional<v1::PlanRecord> State::Plan(uint64_t epoch) const {
+std::optional<v1::PlanRecord> StateView::Plan(uint64_t epoch) const {
   return Read<v1::PlanRecord>(InlineStateKey::Plan(epoch).str());
 }
 
-std::optional<v1::ProposalRecord> State::Proposal(const Hash& id) const {
+std::optional<v1::ProposalRecord> StateView::Proposal(const Hash& id) const {
   return Read<v1::ProposalRecord>(ProposalKey(id));
 }
 
-std::optional<v1::VoteRecord> State::Vote(const Hash& proposal, const PublicKey& voter) const {
+std::optional<v1::VoteRecord> StateView::Vote(const Hash& proposal, const PublicKey& voter) const {
   return Read<v1::VoteRecord>(VoteKey(proposal, voter));
 }
 
-v1::ProposalWeek State::ProposalWeek(uint64_t week) const {
+v1::ProposalWeek StateView::ProposalWeek(uint64_t week) const {
   return Read<v1::ProposalWeek>(InlineStateKey::ProposalWeek(week).str()).value_or(v1::ProposalWeek{});
 }
 

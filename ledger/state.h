@@ -97,27 +97,22 @@ std::string VoteKey(const Hash& proposal, const PublicKey& voter);
 // i / kKeysPerChunk, so appending rewrites one chunk of at most 4 KiB.
 inline constexpr uint64_t kKeysPerChunk = 128;
 
-// Reads and writes records through a reader and a writer that normally view the same overlay.
-// A record that is present but does not parse means the store is corrupt: that is an invariant
-// violation, not an input error, so it aborts.
-class State {
+// Reads records through a reader (committed state, a snapshot or an overlay). A record that is
+// present but does not parse means the store is corrupt: that is an invariant violation, not an
+// input error, so it aborts.
+class StateView {
  public:
-  State(const KvReader& reader, KvWriter& writer) : reader_(reader), writer_(writer) {}
+  explicit StateView(const KvReader& reader) : reader_(reader) {}
 
   std::optional<v1::Account> Account(const PublicKey& key) const;
-  void PutAccount(const v1::Account& account);
 
-  // Empty when the member holds nothing of that class and was issued none lately. Writing an
-  // empty balance (no lots, no recent issuance) deletes it.
+  // Empty when the member holds nothing of that class and was issued none lately.
   v1::Balance Balance(const PublicKey& member, v1::VoucherClass voucher_class) const;
-  void PutBalance(const PublicKey& member, v1::VoucherClass voucher_class, const v1::Balance& balance);
 
   // All-zero when nothing was ever issued into the cohort.
   v1::Cohort Cohort(v1::VoucherClass voucher_class, uint64_t expiry_epoch) const;
-  void PutCohort(v1::VoucherClass voucher_class, uint64_t expiry_epoch, const v1::Cohort& cohort);
 
   uint64_t AttendanceMinutes(const PublicKey& member, uint64_t week) const;
-  void PutAttendanceMinutes(const PublicKey& member, uint64_t week, uint64_t minutes);
 
   // Written at genesis; always present afterwards.
   v1::ChainConfig ChainConfig() const;
@@ -125,15 +120,9 @@ class State {
   v1::ValidatorSet ValidatorSet() const;
   v1::LawSet LawSet() const;
   v1::HookState HookState() const;
-  void PutChainConfig(const v1::ChainConfig& config);
-  void PutChainState(const v1::ChainState& state);
-  void PutValidatorSet(const v1::ValidatorSet& set);
-  void PutLawSet(const v1::LawSet& set);
-  void PutHookState(const v1::HookState& hooks);
 
   // A stored version of a law; nullopt when that version was never enacted.
   std::optional<v1::LawRecord> Law(std::string_view name, int64_t law_version) const;
-  void PutLaw(const v1::LawRecord& law);
 
   // All-zero when nothing of the class was issued in the epoch.
   v1::EpochIssuance EpochIssuance(v1::VoucherClass voucher_class, uint64_t epoch) const;
@@ -159,9 +148,31 @@ class State {
   std::optional<M> Read(const std::string& key) const;
   template <typename M>
   M ReadRequired(const std::string& key) const;
-  void Write(const std::string& key, const google::protobuf::MessageLite& record);
 
   const KvReader& reader_;
+};
+
+// Reads records as StateView does and writes them through a writer that normally views the same
+// overlay as the reader.
+class State : public StateView {
+ public:
+  State(const KvReader& reader, KvWriter& writer) : StateView(reader), writer_(writer) {}
+
+  void PutAccount(const v1::Account& account);
+  // Writing an empty balance (no lots, no recent issuance) deletes it.
+  void PutBalance(const PublicKey& member, v1::VoucherClass voucher_class, const v1::Balance& balance);
+  void PutCohort(v1::VoucherClass voucher_class, uint64_t expiry_epoch, const v1::Cohort& cohort);
+  void PutAttendanceMinutes(const PublicKey& member, uint64_t week, uint64_t minutes);
+  void PutChainConfig(const v1::ChainConfig& config);
+  void PutChainState(const v1::ChainState& state);
+  void PutValidatorSet(const v1::ValidatorSet& set);
+  void PutLawSet(const v1::LawSet& set);
+  void PutHookState(const v1::HookState& hooks);
+  void PutLaw(const v1::LawRecord& law);
+
+ private:
+  void Write(const std::string& key, const google::protobuf::MessageLite& record);
+
   KvWriter& writer_;
 };
 

@@ -7,8 +7,7 @@ namespace gongshe::node {
 
 v1::EvidenceListResponse EvidenceAnswer(const ledger::LedgerSnapshot& snapshot, uint64_t from, size_t limit) {
   GS_ASSERT(limit >= 1 && limit <= kMaxEvidencePage);
-  ledger::MemKv unused;
-  const v1::ChainState chain = ledger::State(snapshot.state(), unused).ChainState();
+  const v1::ChainState chain = ledger::StateView(snapshot.state()).ChainState();
   v1::EvidenceListResponse response;
   response.set_height(chain.height());
   response.set_total(chain.evidence_count());

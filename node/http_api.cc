@@ -630,8 +630,7 @@ class HttpApi::Handlers {
     Result<ledger::PublicKey> key = ParseKey(key_hex);
     if (!key.ok()) return ErrorReply(400, key.status().code(), key.status().message());
     std::shared_ptr<const ledger::LedgerSnapshot> snapshot = service_.Snapshot();
-    ledger::MemKv unused;
-    const ledger::State state(snapshot->state(), unused);
+    const ledger::StateView state(snapshot->state());
     std::optional<v1::Account> account = state.Account(*key);
     if (!account) return ErrorReply(404, "NOT_FOUND", "no account " + ToHex(*key));
     const v1::ChainState chain = state.ChainState();
@@ -692,8 +691,7 @@ class HttpApi::Handlers {
     const NodeStatus node = service_.Status();
     std::shared_ptr<const ledger::LedgerSnapshot> snapshot = service_.Snapshot();
     const ledger::ChainTip tip = ledger::ReadChainTip(snapshot->state());
-    ledger::MemKv unused;
-    const v1::ValidatorSet validators = ledger::State(snapshot->state(), unused).ValidatorSet();
+    const v1::ValidatorSet validators = ledger::StateView(snapshot->state()).ValidatorSet();
     v1::StatusResponse response;
     response.set_chain_id(tip.config.chain_id());
     response.set_node_key(ToHex(node.self));

@@ -30,8 +30,7 @@ const v1::ActiveLaw* InForce(const v1::LawSet& set, std::string_view name) {
 }  // namespace
 
 v1::LawsResponse LawsAnswer(const ledger::LedgerSnapshot& snapshot) {
-  ledger::MemKv unused;
-  const ledger::State state(snapshot.state(), unused);
+  const ledger::StateView state(snapshot.state());
   const v1::LawSet set = state.LawSet();
   v1::LawsResponse response;
   response.set_height(snapshot.height());
@@ -48,8 +47,7 @@ v1::LawsResponse LawsAnswer(const ledger::LedgerSnapshot& snapshot) {
 
 Result<v1::LawResponse> LawAnswer(const ledger::LedgerSnapshot& snapshot, std::string_view name,
                                   std::optional<int64_t> version) {
-  ledger::MemKv unused;
-  const ledger::State state(snapshot.state(), unused);
+  const ledger::StateView state(snapshot.state());
   const v1::LawSet set = state.LawSet();
   const v1::ActiveLaw* active = InForce(set, name);
   if (!version && !active) return Status("NOT_FOUND", "no law named '" + std::string(name) + "' is in force");

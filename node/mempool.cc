@@ -261,8 +261,7 @@ void Mempool::Update(std::span<const ledger::Hash> committed, const ledger::KvRe
 
   // Read outside the lock: admissions go on meanwhile.
   std::vector<std::optional<uint64_t>> next(signers.size());
-  ledger::MemKv unused;  // State needs a writer; nothing is written
-  ledger::State view(state, unused);
+  ledger::StateView view(state);
   for (size_t i = 0; i < signers.size(); ++i) {
     std::optional<v1::Account> account = view.Account(signers[i]);
     if (account && !account->retired()) next[i] = account->nonce() + 1;

@@ -88,8 +88,7 @@ std::string VotedRecordKey(const BlockId& id) { return kVotedRecordPrefix + Hash
 }
 
 uint64_t NextNonce(const ledger::KvReader& state, const PublicKey& key) {
-  ledger::MemKv unused;
-  std::optional<v1::Account> account = ledger::State(state, unused).Account(key);
+  std::optional<v1::Account> account = ledger::StateView(state).Account(key);
   return account ? account->nonce() + 1 : 1;
 }
 
@@ -244,9 +243,8 @@ gongshe::Status NodeImpl::Open() {
   Result<std::unique_ptr<ledger::Ledger>> ledger = ledger::Ledger::Open(config_.DataPath(), genesis_);
   if (!ledger.ok()) return ledger.status();
   ledger_ = *std::move(ledger);
-  ledger::MemKv unused;
   Result<consensus::ValidatorSet> set =
-      consensus::ValidatorSet::FromProto(ledger::State(ledger_->state(), unused).ValidatorSet());
+      consensus::ValidatorSet::FromProto(ledger::StateView(ledger_->state()).ValidatorSet());
   if (!set.ok()) return set.status();
   validators_.emplace(*std::move(set));
   if (!validators_->IndexOf(key_->public_key())) {

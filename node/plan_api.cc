@@ -11,8 +11,7 @@ std::string Hex(const std::string& bytes) { return ToHex(AsBytes(bytes)); }
 }  // namespace
 
 Result<v1::PlanResponse> PlanAnswer(const ledger::LedgerSnapshot& snapshot, uint64_t epoch) {
-  ledger::MemKv unused;
-  const ledger::State state(snapshot.state(), unused);
+  const ledger::StateView state(snapshot.state());
   std::optional<v1::PlanRecord> plan = state.Plan(epoch);
   if (!plan) return Status("NOT_FOUND", "no plan was committed for epoch " + std::to_string(epoch));
   v1::PlanResponse response;
@@ -37,8 +36,7 @@ Result<v1::PlanResponse> PlanAnswer(const ledger::LedgerSnapshot& snapshot, uint
 }
 
 Result<v1::PlanDataResponse> PlanDataAnswer(const ledger::LedgerSnapshot& snapshot, const ledger::Hash& sha256) {
-  ledger::MemKv unused;
-  const ledger::State state(snapshot.state(), unused);
+  const ledger::StateView state(snapshot.state());
   std::optional<v1::PlanBlob> blob = state.PlanBlob(sha256);
   if (!blob) return Status("NOT_FOUND", "no plan data " + ToHex(sha256) + " was sent");
   v1::PlanDataResponse response;
@@ -55,8 +53,7 @@ Result<v1::PlanDataResponse> PlanDataAnswer(const ledger::LedgerSnapshot& snapsh
 Result<v1::DemandResponse> DemandAnswer(const ledger::LedgerSnapshot& snapshot, const ledger::Hash& matrix,
                                         const ledger::Hash& products, std::optional<uint64_t> from_epoch,
                                         std::optional<uint32_t> epochs) {
-  ledger::MemKv unused;
-  const ledger::State state(snapshot.state(), unused);
+  const ledger::StateView state(snapshot.state());
   const uint64_t current = state.ChainState().epoch();
   ledger::DemandWindow window;
   window.epochs = epochs.value_or(1);

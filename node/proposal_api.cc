@@ -13,8 +13,7 @@ Status NoProposal(const ledger::Hash& id) { return Status("NOT_FOUND", "there is
 }  // namespace
 
 Result<v1::ProposalResponse> ProposalAnswer(const ledger::LedgerSnapshot& snapshot, const ledger::Hash& id) {
-  ledger::MemKv unused;
-  const ledger::State state(snapshot.state(), unused);
+  const ledger::StateView state(snapshot.state());
   std::optional<v1::ProposalRecord> proposal = state.Proposal(id);
   if (!proposal) return NoProposal(id);
   v1::ProposalResponse response;
@@ -44,8 +43,7 @@ Result<v1::ProposalResponse> ProposalAnswer(const ledger::LedgerSnapshot& snapsh
 
 Result<v1::VoteResponse> VoteAnswer(const ledger::LedgerSnapshot& snapshot, const ledger::Hash& id,
                                     const ledger::PublicKey& voter) {
-  ledger::MemKv unused;
-  const ledger::State state(snapshot.state(), unused);
+  const ledger::StateView state(snapshot.state());
   if (!state.Proposal(id)) return NoProposal(id);
   const std::string record_key = ledger::VoteKey(id, voter);
   v1::VoteResponse response;

@@ -29,8 +29,7 @@ class BlockSyncTest : public ::testing::Test {
     genesis_.hash = ledger::Sha256(AsBytes(ledger::GenesisToJson(genesis_.genesis)));
     source_ = OpenLedger("source");
     target_ = OpenLedger("target");
-    ledger::MemKv unused;
-    set_.emplace(*consensus::ValidatorSet::FromProto(ledger::State(source_->state(), unused).ValidatorSet()));
+    set_.emplace(*consensus::ValidatorSet::FromProto(ledger::StateView(source_->state()).ValidatorSet()));
     head_id_ = genesis_.hash;  // the epoch root
     target_head_ = genesis_.hash;
   }

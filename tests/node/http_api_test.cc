@@ -70,8 +70,7 @@ class LedgerService final : public NodeService {
     if (!tx.ok()) return {id, tx.status()};
     if (!ledger::VerifyTxSignatures(*tx, kChainId)) return {id, {"BAD_SIGNATURE", "a signature does not verify"}};
     if (ledger_->Snapshot()->FindTx(id)) return {id, {"ALREADY_KNOWN", "already committed"}};
-    ledger::MemKv unused;
-    std::optional<v1::Account> signer = ledger::State(ledger_->state(), unused).Account(tx->signer);
+    std::optional<v1::Account> signer = ledger::StateView(ledger_->state()).Account(tx->signer);
     if (!signer) return {id, {"UNKNOWN_SIGNER", "the signer has no account"}};
     if (tx->body.nonce() <= signer->nonce()) return {id, {"NONCE_TOO_LOW", "that nonce was used"}};
     pending_.push_back(std::move(tx_bytes));

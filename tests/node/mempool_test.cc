@@ -132,8 +132,7 @@ class MempoolTest : public ::testing::Test {
   }
 
   uint64_t CommittedNextNonce(const PublicKey& key) {
-    ledger::MemKv unused;
-    std::optional<v1::Account> account = ledger::State(ledger_->state(), unused).Account(key);
+    std::optional<v1::Account> account = ledger::StateView(ledger_->state()).Account(key);
     return account ? account->nonce() + 1 : 0;
   }
 
