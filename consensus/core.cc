@@ -714,6 +714,8 @@ Status Core::HandleVote(const v1::Vote& vote) {
   bucket.qc_formed = true;
   v1::QuorumCert qc = bucket.data;
   for (const auto& [index, signer_sig] : bucket.signers) *qc.add_signatures() = signer_sig;
+  // Made of votes checked above: its signatures need no second check when it justifies our proposal.
+  verified_qcs_.emplace(ledger::Sha256(AsBytes(qc.SerializeAsString())), qc.round());
   ProcessQc(qc);
   return Status::Ok();
 }

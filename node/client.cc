@@ -186,8 +186,10 @@ Result<v1::AccountResponse> Client::GetAccount(const ledger::PublicKey& key) {
   return Call<v1::AccountResponse>("GET", "/v1/accounts/" + ledger::PublicKeyToHex(key));
 }
 
-Result<v1::BlockResponse> Client::GetBlock(uint64_t height) {
-  return Call<v1::BlockResponse>("GET", "/v1/blocks/" + std::to_string(height));
+Result<v1::BlockResponse> Client::GetBlock(uint64_t height, milliseconds wait) {
+  std::string path = "/v1/blocks/" + std::to_string(height);
+  if (wait.count() > 0) path += "?wait_ms=" + std::to_string(wait.count());
+  return Call<v1::BlockResponse>("GET", path, {}, wait);
 }
 
 Result<v1::BlockResponse> Client::GetLatestBlock() { return Call<v1::BlockResponse>("GET", "/v1/blocks/latest"); }

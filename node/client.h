@@ -58,8 +58,9 @@ class Client {
   // GET /v1/accounts/{key}; NOT_FOUND for a key with no account.
   Result<v1::AccountResponse> GetAccount(const ledger::PublicKey& key);
 
-  // GET /v1/blocks/{height}, and the latest block.
-  Result<v1::BlockResponse> GetBlock(uint64_t height);
+  // GET /v1/blocks/{height}[?wait_ms=], and the latest block. With `wait` > 0 the node holds the
+  // request until the block is committed, at most `wait` (NOT_FOUND then).
+  Result<v1::BlockResponse> GetBlock(uint64_t height, std::chrono::milliseconds wait = {});
   Result<v1::BlockResponse> GetLatestBlock();
 
   // GET /v1/status

@@ -28,7 +28,7 @@ namespace {
 
 using std::chrono::milliseconds;
 
-// How long one call into WaitForCommit may block, so that Stop never waits for a whole wait_ms.
+// How long one call into WaitForHeightAbove may block, so that Stop never waits for a whole wait_ms.
 constexpr milliseconds kWaitSlice{200};
 // How long Start waits for the listening thread to come up.
 constexpr milliseconds kStartTimeout{5'000};
@@ -359,7 +359,7 @@ class HttpApi::Handlers {
     switch (match.route) {
       case Route::kTx: return GetTx(match.arg, request);
       case Route::kAccount: return NoQuery(request, [&] { return GetAccount(match.arg); });
-      case Route::kBlock: return NoQuery(request, [&] { return GetBlock(match.arg); });
+      case Route::kBlock: return GetBlock(match.arg, request);
       case Route::kStatus: return NoQuery(request, [&] { return GetStatus(); });
       case Route::kAccountProof: return NoQuery(request, [&] { return GetAccountProof(match.arg); });
       case Route::kMetrics: return NoQuery(request, [&] { return GetMetrics(); });
@@ -566,6 +566,20 @@ class HttpApi::Handlers {
   Reply GetTx(std::string_view id_hex, const httplib::Request& request) {
     const std::optional<ledger::Hash> id = ParseHashHex(id_hex);
     if (!id) return ErrorReply(400, "BAD_TX_ID", "a transaction id is 64 hex digits");
+    return AfterWait(
+        request, [&](const ledger::LedgerSnapshot& snapshot) { return snapshot.FindTx(*id).has_value(); },
+        [&](const ledger::LedgerSnapshot& snapshot) {
+          std::optional<ledger::TxLocation> location = snapshot.FindTx(*id);
+          if (!location) return ErrorReply(404, "NOT_FOUND", "transaction " + ToHex(*id) + " is not committed");
+          return TxReply(snapshot, *id, *location);
+        });
+  }
+
+  // Replies with `answer` from the committed ledger. With ?wait_ms=N, its only query parameter,
+  // the request first waits up to N ms for a commit after which `ready` holds of the ledger (at
+  // most max_waiting requests wait at once).
+  template <typename Ready, typename Answer>
+  Reply AfterWait(const httplib::Request& request, Ready ready, Answer answer) {
     uint64_t wait_ms = 0;
     for (const auto& [name, value] : request.params) {
       if (name != "wait_ms") return BadRequest("unknown query parameter '" + Printable(name, 64) + "'");
@@ -576,30 +590,21 @@ class HttpApi::Handlers {
       wait_ms = *parsed;
     }
     std::shared_ptr<const ledger::LedgerSnapshot> snapshot = service_.Snapshot();
-    std::optional<ledger::TxLocation> location = snapshot->FindTx(*id);
-    if (!location && wait_ms > 0) {
+    if (wait_ms > 0 && !ready(*snapshot)) {
       WaitSlot slot(waiting_, options_.max_waiting);
       if (!slot.taken()) {
         return ErrorReply(503, "BUSY", "too many requests are waiting for commits; retry, or ask without wait_ms");
       }
-      if (WaitForCommit(*id, milliseconds(wait_ms))) {
+      const auto deadline = std::chrono::steady_clock::now() + milliseconds(wait_ms);
+      // In slices, so that Stop is never held up for long.
+      while (!stopping_ && !ready(*snapshot)) {
+        const auto left = std::chrono::duration_cast<milliseconds>(deadline - std::chrono::steady_clock::now());
+        if (left <= milliseconds(0)) break;
+        service_.WaitForHeightAbove(snapshot->height(), std::min(left, kWaitSlice));
         snapshot = service_.Snapshot();
-        location = snapshot->FindTx(*id);
       }
     }
-    if (!location) return ErrorReply(404, "NOT_FOUND", "transaction " + ToHex(*id) + " is not committed");
-    return TxReply(*snapshot, *id, *location);
-  }
-
-  // Waits in slices so that Stop is never held up for long. True once committed.
-  bool WaitForCommit(const ledger::Hash& id, milliseconds wait) {
-    const auto deadline = std::chrono::steady_clock::now() + wait;
-    while (!stopping_) {
-      const auto left = std::chrono::duration_cast<milliseconds>(deadline - std::chrono::steady_clock::now());
-      if (left <= milliseconds(0)) return false;
-      if (service_.WaitForCommit(id, std::min(left, kWaitSlice))) return true;
-    }
-    return false;
+    return answer(*snapshot);
   }
 
   static Reply TxReply(const ledger::LedgerSnapshot& snapshot, const ledger::Hash& id,
@@ -651,21 +656,28 @@ class HttpApi::Handlers {
     return JsonReply(response);
   }
 
-  Reply GetBlock(std::string_view which) {
-    std::shared_ptr<const ledger::LedgerSnapshot> snapshot = service_.Snapshot();
-    uint64_t height = snapshot->height();
-    if (which != "latest") {
-      std::optional<uint64_t> parsed = ParseDecimal(which, kMaxDecimalDigits);
-      if (!parsed) return ErrorReply(400, "BAD_HEIGHT", "a block is asked for by height (1, 2, ...) or as 'latest'");
-      height = *parsed;
+  Reply GetBlock(std::string_view which, const httplib::Request& request) {
+    if (which == "latest") {
+      return NoQuery(request, [&] {
+        std::shared_ptr<const ledger::LedgerSnapshot> snapshot = service_.Snapshot();
+        return BlockReply(*snapshot, snapshot->height());
+      });
     }
-    if (height == 0 || height > snapshot->height()) {
+    std::optional<uint64_t> height = ParseDecimal(which, kMaxDecimalDigits);
+    if (!height) return ErrorReply(400, "BAD_HEIGHT", "a block is asked for by height (1, 2, ...) or as 'latest'");
+    return AfterWait(
+        request, [&](const ledger::LedgerSnapshot& snapshot) { return snapshot.height() >= *height; },
+        [&](const ledger::LedgerSnapshot& snapshot) { return BlockReply(snapshot, *height); });
+  }
+
+  static Reply BlockReply(const ledger::LedgerSnapshot& snapshot, uint64_t height) {
+    if (height == 0 || height > snapshot.height()) {
       return ErrorReply(404, "NOT_FOUND",
                         "no block at height " + std::to_string(height) + "; the committed height is " +
-                            std::to_string(snapshot->height()));
+                            std::to_string(snapshot.height()));
     }
-    std::optional<v1::Block> block = snapshot->BlockAt(height);
-    std::optional<v1::BlockResults> results = snapshot->ResultsAt(height);
+    std::optional<v1::Block> block = snapshot.BlockAt(height);
+    std::optional<v1::BlockResults> results = snapshot.ResultsAt(height);
     v1::BlockHeader header;
     GS_ASSERT(block && results && header.ParseFromString(block->header()));
     GS_ASSERT(block->txs_size() == results->results_size());
@@ -681,7 +693,7 @@ class HttpApi::Handlers {
       tx->set_message(results->results(i).message());
     }
     response.set_state_root_after(Hex(results->state_root()));
-    if (std::optional<v1::CommitCertificate> certificate = snapshot->CertificateAt(height)) {
+    if (std::optional<v1::CommitCertificate> certificate = snapshot.CertificateAt(height)) {
       *response.mutable_certificate() = ViewOfCertificate(*certificate);
     }
     return JsonReply(response);

@@ -58,7 +58,6 @@ constexpr auto kSyncTimeout = std::chrono::milliseconds(3000);
 // every configured peer has announced.
 constexpr auto kStartupWindow = std::chrono::milliseconds(3000);
 constexpr auto kAnnounceInterval = std::chrono::milliseconds(500);
-constexpr auto kGossipInterval = std::chrono::milliseconds(5);
 // Admission checks are bulk work: the workers run at this lower priority, so that under load the
 // node loop and the checks of a block it is about to vote on (every transaction's latency) get
 // the CPU first.
@@ -122,7 +121,7 @@ class NodeImpl final : public Node {
 
   Admission Submit(std::string tx_bytes) override;
   std::vector<Admission> SubmitBatch(std::vector<std::string> txs) override;
-  std::optional<ledger::TxLocation> WaitForCommit(const Hash& tx_id, std::chrono::milliseconds timeout) override;
+  uint64_t WaitForHeightAbove(uint64_t height, std::chrono::milliseconds timeout) override;
   std::shared_ptr<const ledger::LedgerSnapshot> Snapshot() override { return ledger_->Snapshot(); }
   NodeStatus Status() override;
 
@@ -176,7 +175,7 @@ class NodeImpl final : public Node {
   // Timers.
   Bytes StatusFrame() const;  // our committed height, for peers
   void ArmAnnounce();
-  void ArmGossip();
+  void OnAdmitted();  // gossips the client transactions admitted; a waiting leader proposes
 
   const NodeConfig config_;
   ledger::GenesisDoc genesis_;
@@ -209,7 +208,7 @@ class NodeImpl final : public Node {
   std::map<BlockId, uint64_t> voted_records_;  // blocks persisted before a vote, by height
   ledger::NodeRecords unsynced_records_;
   std::vector<consensus::Commit> pending_commits_;  // of the running event, applied once its sends left
-  std::unique_ptr<asio::steady_timer> round_timer_, payload_timer_, announce_timer_, gossip_timer_, sync_timer_;
+  std::unique_ptr<asio::steady_timer> round_timer_, payload_timer_, announce_timer_, sync_timer_;
   std::map<PublicKey, uint64_t> peer_heights_;
   Clock::time_point last_commit_at_ = Clock::now();
   std::optional<PublicKey> sync_peer_;
@@ -219,6 +218,7 @@ class NodeImpl final : public Node {
   // Shared with other threads.
   std::mutex gossip_mu_;
   std::vector<std::shared_ptr<const std::string>> gossip_out_;
+  std::atomic<bool> admitted_wake_posted_{false};
   std::atomic<bool> payload_waiting_{false};
   std::mutex commit_mu_;
   std::condition_variable commit_cv_;
@@ -270,9 +270,13 @@ gongshe::Status NodeImpl::Open() {
   mempool_ = std::make_unique<Mempool>(
       mempool_config, *workers_, [this] { return ledger_->Snapshot(); },
       [this](const PooledTx& tx, TxOrigin origin) {
-        if (origin != TxOrigin::kClient) return;  // gossip travels one hop: every peer is linked
-        std::lock_guard lock(gossip_mu_);
-        gossip_out_.push_back(tx.bytes);
+        if (origin == TxOrigin::kClient) {  // gossip travels one hop: every peer is linked
+          std::lock_guard lock(gossip_mu_);
+          gossip_out_.push_back(tx.bytes);
+        }
+        // One wake of the loop for all the admissions made until it runs: under load they go out
+        // together, and without load at once.
+        if (!admitted_wake_posted_.exchange(true)) asio::post(node_io_, [this] { OnAdmitted(); });
       });
 
   TransportConfig transport_config(*key_, genesis_.genesis.chain_id());
@@ -306,7 +310,6 @@ gongshe::Status NodeImpl::Open() {
   round_timer_ = std::make_unique<asio::steady_timer>(node_io_);
   payload_timer_ = std::make_unique<asio::steady_timer>(node_io_);
   announce_timer_ = std::make_unique<asio::steady_timer>(node_io_);
-  gossip_timer_ = std::make_unique<asio::steady_timer>(node_io_);
   sync_timer_ = std::make_unique<asio::steady_timer>(node_io_);
   node_work_.emplace(node_io_.get_executor());
   net_work_.emplace(net_io_.get_executor());
@@ -316,7 +319,6 @@ gongshe::Status NodeImpl::Open() {
   asio::post(node_io_, [this] {
     StartUpSync();
     ArmAnnounce();
-    ArmGossip();
   });
   spdlog::info("node {} at height {}: peers on {}:{}, API on {}:{}", config_.moniker, ledger_->height(),
                config_.p2p_listen.host, transport_->local_port(), config_.api_listen.host, api_port_);
@@ -330,7 +332,7 @@ void NodeImpl::Stop() {
   if (node_thread_.joinable()) {
     std::promise<void> cleaned;
     asio::post(node_io_, [this, &cleaned] {
-      for (auto* timer : {&round_timer_, &payload_timer_, &announce_timer_, &gossip_timer_, &sync_timer_}) {
+      for (auto* timer : {&round_timer_, &payload_timer_, &announce_timer_, &sync_timer_}) {
         (*timer)->cancel();
       }
       core_.reset();
@@ -914,7 +916,9 @@ void NodeImpl::ArmAnnounce() {
   });
 }
 
-void NodeImpl::ArmGossip() {
+void NodeImpl::OnAdmitted() {
+  admitted_wake_posted_ = false;  // before the swap: a later admission wakes the loop again
+  if (stopped_) return;
   std::vector<std::shared_ptr<const std::string>> out;
   {
     std::lock_guard lock(gossip_mu_);
@@ -933,10 +937,6 @@ void NodeImpl::ArmGossip() {
     TryAnswerPayload(more);
     Run(consensus::Actions(std::make_move_iterator(more.begin()), std::make_move_iterator(more.end())));
   }
-  gossip_timer_->expires_after(kGossipInterval);
-  gossip_timer_->async_wait([this](const asio::error_code& error) {
-    if (!error) ArmGossip();
-  });
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -958,15 +958,10 @@ std::vector<Admission> NodeImpl::SubmitBatch(std::vector<std::string> txs) {
   return future.get();
 }
 
-std::optional<ledger::TxLocation> NodeImpl::WaitForCommit(const Hash& tx_id, std::chrono::milliseconds timeout) {
-  const auto deadline = Clock::now() + timeout;
-  while (!stopped_) {
-    const uint64_t seen = committed_height_;
-    if (std::optional<ledger::TxLocation> location = ledger_->Snapshot()->FindTx(tx_id)) return location;
-    std::unique_lock lock(commit_mu_);
-    if (!commit_cv_.wait_until(lock, deadline, [&] { return committed_height_ != seen || stopped_; })) break;
-  }
-  return std::nullopt;
+uint64_t NodeImpl::WaitForHeightAbove(uint64_t height, std::chrono::milliseconds timeout) {
+  std::unique_lock lock(commit_mu_);
+  commit_cv_.wait_for(lock, timeout, [&] { return committed_height_ > height || stopped_; });
+  return committed_height_;
 }
 
 NodeStatus NodeImpl::Status() {

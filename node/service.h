@@ -56,9 +56,9 @@ class NodeService {
   // The same for many transactions at once, spread over the workers; answers in input order.
   virtual std::vector<Admission> SubmitBatch(std::vector<std::string> txs) = 0;
 
-  // Waits until `tx_id` is committed, at most `timeout`; nullopt if it is not committed by then.
-  virtual std::optional<ledger::TxLocation> WaitForCommit(const ledger::Hash& tx_id,
-                                                          std::chrono::milliseconds timeout) = 0;
+  // Waits until the committed height is above `height` (or the node stops), at most `timeout`;
+  // returns the committed height then.
+  virtual uint64_t WaitForHeightAbove(uint64_t height, std::chrono::milliseconds timeout) = 0;
 
   // A consistent view of the committed ledger.
   virtual std::shared_ptr<const ledger::LedgerSnapshot> Snapshot() = 0;

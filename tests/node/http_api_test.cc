@@ -84,17 +84,13 @@ class LedgerService final : public NodeService {
     return answers;
   }
 
-  std::optional<ledger::TxLocation> WaitForCommit(const ledger::Hash& tx_id, milliseconds timeout) override {
+  uint64_t WaitForHeightAbove(uint64_t height, milliseconds timeout) override {
     std::unique_lock lock(mu_);
     ++waiting_;
     waiting_changed_.notify_all();
-    std::optional<ledger::TxLocation> found;
-    committed_.wait_for(lock, timeout, [&] {
-      found = ledger_->Snapshot()->FindTx(tx_id);
-      return found.has_value();
-    });
+    committed_.wait_for(lock, timeout, [&] { return ledger_->height() > height; });
     --waiting_;
-    return found;
+    return ledger_->height();
   }
 
   std::shared_ptr<const ledger::LedgerSnapshot> Snapshot() override {
@@ -143,7 +139,7 @@ class LedgerService final : public NodeService {
     v1::Block block = ledger::MakeBlock(ledger_->tip(), {}, time_ms_, TestKey(1002).public_key(), 0, std::move(evidence));
     ASSERT_TRUE(ledger_->Apply(block).ok());
   }
-  // Blocks until `n` requests wait in WaitForCommit.
+  // Blocks until `n` requests wait in WaitForHeightAbove.
   void AwaitWaiting(int n) {
     std::unique_lock lock(mu_);
     ASSERT_TRUE(waiting_changed_.wait_for(lock, std::chrono::seconds(10), [&] { return waiting_ == n; }));
@@ -729,6 +725,32 @@ TEST_F(HttpApiTest, WaitReturnsOnceTheTransactionIsCommitted) {
   ExpectGetRefused(path + "?wait=100", 400, "BAD_REQUEST");
   ExpectGetRefused("/v1/txs/" + std::string(63, '0'), 400, "BAD_TX_ID");
   ExpectGetRefused("/v1/txs/" + std::string(64, 'z'), 400, "BAD_TX_ID");
+}
+
+TEST_F(HttpApiTest, BlockWaitReturnsOnceTheHeightIsCommitted) {
+  service_->set_defer(true);
+  SubmitOk(builder_.Register(registrar_, 1, TestKey(5).public_key(), v1::ROLE_MEMBER));
+  EXPECT_EQ(client_->GetBlock(1).status().code(), "NOT_FOUND");
+  auto waiter = std::async(std::launch::async, [&] {
+    std::unique_ptr<Client> client = std::move(Client::Create(url_)).value();
+    return client->GetBlock(1, milliseconds(20'000));
+  });
+  service_->AwaitWaiting(1);
+  service_->CommitPending();
+  Result<v1::BlockResponse> block = waiter.get();
+  ASSERT_TRUE(block.ok()) << block.status().ToString();
+  EXPECT_EQ(block->height(), 1u);
+  EXPECT_EQ(block->txs_size(), 1);
+
+  // A height not reached within the wait: 404 after about wait_ms; a reached one answers at once.
+  const auto start = std::chrono::steady_clock::now();
+  EXPECT_EQ(client_->GetBlock(2, milliseconds(300)).status().code(), "NOT_FOUND");
+  EXPECT_GE(std::chrono::steady_clock::now() - start, milliseconds(250));
+  ASSERT_TRUE(client_->GetBlock(1, milliseconds(30'000)).ok());
+  ExpectGetRefused("/v1/blocks/2?wait_ms=30001", 400, "BAD_REQUEST");
+  ExpectGetRefused("/v1/blocks/2?wait_ms=x", 400, "BAD_REQUEST");
+  ExpectGetRefused("/v1/blocks/2?height=3", 400, "BAD_REQUEST");
+  ExpectGetRefused("/v1/blocks/latest?wait_ms=100", 400, "BAD_REQUEST");
 }
 
 TEST_F(HttpApiTest, WaitsAreBoundedAndEndWithStop) {
