@@ -47,11 +47,18 @@ class Blocker {
       started_ = true;
       cv_.notify_all();
       cv_.wait(lock, [&] { return released_; });
+      finished_ = true;
+      cv_.notify_all();
     }));
     std::unique_lock lock(mu_);
     cv_.wait(lock, [&] { return started_; });
   }
-  ~Blocker() { Release(); }
+  // Waits for the task to let go of this object: it may still be waking when Release returns.
+  ~Blocker() {
+    Release();
+    std::unique_lock lock(mu_);
+    cv_.wait(lock, [&] { return finished_; });
+  }
   void Release() {
     std::lock_guard lock(mu_);
     released_ = true;
@@ -61,7 +68,7 @@ class Blocker {
  private:
   std::mutex mu_;
   std::condition_variable cv_;
-  bool started_ = false, released_ = false;
+  bool started_ = false, released_ = false, finished_ = false;
 };
 
 std::vector<bool> OneByOne(std::span<const VerifyItem> items) {
