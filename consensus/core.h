@@ -37,8 +37,8 @@ enum class SafetyOverride {
 
 struct CoreConfig {
   std::string chain_id;
-  // First timer of a round; doubled for each consecutive round entered by a timeout certificate,
-  // up to 2^max_backoff_exponent times.
+  // First timer of a round; doubled for each consecutive round entered by a timeout certificate
+  // after the first, up to 2^max_backoff_exponent times.
   uint64_t base_timeout_ms = 1000;
   uint32_t max_backoff_exponent = 4;
   size_t max_payload_bytes = size_t{4} << 20;

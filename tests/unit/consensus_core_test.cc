@@ -88,6 +88,7 @@ class Cluster {
     std::vector<Sent> sent;  // proposals, votes and timeouts, in order
     std::vector<BlockId> executed;
     uint64_t timer_round = 0;
+    uint64_t max_timer_delay_ms = 0;
   };
 
   CoreConfig Config() const {
@@ -138,6 +139,7 @@ class Cluster {
         }
       } else if (auto* t = std::get_if<SetTimer>(&action)) {
         node.timer_round = t->round;
+        node.max_timer_delay_ms = std::max(node.max_timer_delay_ms, t->delay_ms);
       } else if (std::holds_alternative<RequestPayload>(action) || std::holds_alternative<ExecuteBlock>(action)) {
         Complete(i, std::move(action));
       } else if (auto* c = std::get_if<Commit>(&action)) {
@@ -317,6 +319,15 @@ TEST(CoreTest, TimeoutsFormACertificateAndTheNextLeaderExtendsIt) {
     EXPECT_EQ(node.commits.front().blocks.front().height, 1u);
     EXPECT_GE(node.commits.front().blocks.front().round, 2u);  // round 1's block never came
   }
+}
+
+TEST(CoreTest, ACrashedLeaderCostsTwoBaseTimersNotThree) {
+  Cluster cluster(4);  // base timer 100 ms
+  cluster.Run(400, [](uint32_t from, uint32_t to) { return from == 1 || to == 1; });
+  EXPECT_GE(cluster.CheckAgreement(), 3u);
+  // Validator 1's turn and the round before it (whose votes go to it) end by TC, one after the
+  // other, every 4 rounds: the first keeps the base timer, the second doubles it, none more.
+  for (uint32_t i : {0u, 2u, 3u}) EXPECT_EQ(cluster.nodes_[i].max_timer_delay_ms, 200u) << "validator " << i;
 }
 
 TEST(CoreTest, LaggingValidatorCatchesUpByFetchingBlocks) {
