@@ -840,8 +840,8 @@ void Core::TryCommit(const v1::QuorumCert& qc) {
 
 uint64_t Core::TimeoutDelay() const {
   // One crashed validator makes two rounds in a row end in a TC: its own, and the one before,
-  // whose votes went to it. Backing off from the second of those would wait 3 base timeouts for
-  // every crashed leader's turn, so the doubling starts with the third.
+  // whose votes went to it. Doubling already in the first round entered by a TC would make every
+  // crashed leader's turn cost 3 base timeouts; it starts with the second in a row.
   const uint32_t exponent = std::min(consecutive_tc_rounds_ > 1 ? consecutive_tc_rounds_ - 1 : 0,
                                      config_.max_backoff_exponent);
   return config_.base_timeout_ms << exponent;
