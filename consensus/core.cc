@@ -50,6 +50,10 @@ std::optional<uint64_t> MessageEpoch(const v1::ConsensusMessage& message) {
 // one switch, and whatever is left waits for the next event.
 constexpr size_t kMaxFinishSteps = 4 * (kMaxFutureMessages + 1);
 
+// The key of a QC in verified_qcs_: the hash of its bytes, so a QC differing in anything is
+// checked on its own.
+Hash VerifiedQcKey(const v1::QuorumCert& qc) { return ledger::Sha256(AsBytes(qc.SerializeAsString())); }
+
 }  // namespace
 
 Result<std::unique_ptr<Core>> Core::Create(CoreConfig config, const Signer* signer, const Verifier& verifier,
@@ -341,7 +345,7 @@ Status Core::CheckRootCertificate(const v1::QuorumCert& qc) {
   if (!target || target->id != root_id_ || target->height != root_height_) {
     return Reject("BAD_QC", "a QC of the previous epoch must certify this epoch's root");
   }
-  const Hash key = ledger::Sha256(AsBytes(qc.SerializeAsString()));
+  const Hash key = VerifiedQcKey(qc);
   if (verified_qcs_.contains(key)) return Status::Ok();
   GS_RETURN_IF_ERROR(VerifyQuorumCert(qc, epoch_ - 1, *previous_set_, config_.chain_id, verifier_));
   verified_qcs_.emplace(key, 0);
@@ -715,7 +719,7 @@ Status Core::HandleVote(const v1::Vote& vote) {
   v1::QuorumCert qc = bucket.data;
   for (const auto& [index, signer_sig] : bucket.signers) *qc.add_signatures() = signer_sig;
   // Made of votes checked above: its signatures need no second check when it justifies our proposal.
-  verified_qcs_.emplace(ledger::Sha256(AsBytes(qc.SerializeAsString())), qc.round());
+  verified_qcs_.emplace(VerifiedQcKey(qc), qc.round());
   ProcessQc(qc);
   return Status::Ok();
 }
@@ -755,7 +759,7 @@ bool Core::IsRootQc(const v1::QuorumCert& qc) const {
 
 Status Core::CheckQc(const v1::QuorumCert& qc) {
   if (IsRootQc(qc)) return Status::Ok();
-  const Hash key = ledger::Sha256(AsBytes(qc.SerializeAsString()));
+  const Hash key = VerifiedQcKey(qc);
   if (verified_qcs_.contains(key)) return Status::Ok();
   GS_RETURN_IF_ERROR(VerifyQuorumCert(qc, epoch_, set_, config_.chain_id, verifier_));
   verified_qcs_.emplace(key, qc.round());
