@@ -44,9 +44,29 @@ std::string PageKey(size_t depth, const Hash& path) {
   return key;
 }
 
-void AppendHash(std::string& out, const Hash& h) {
-  out.append(reinterpret_cast<const char*>(h.data()), h.size());
-}
+// A page being encoded, in a buffer of the largest page's size: 15 internal nodes over 16 leaves,
+// and the format byte. Pages are written for every changed path of every block, so encoding
+// appends with no capacity checks or reallocation.
+class PageBuffer {
+ public:
+  static constexpr size_t kMaxBytes = 1 + 15 * (1 + 32) + 16 * (1 + 3 * 32);
+
+  void Byte(uint8_t b) {
+    GS_ASSERT(size_ < kMaxBytes);
+    bytes_[size_++] = static_cast<char>(b);
+  }
+  void Append(const Hash& h) {
+    GS_ASSERT(kMaxBytes - size_ >= h.size());
+    std::memcpy(bytes_ + size_, h.data(), h.size());
+    size_ += h.size();
+  }
+  std::string str() const { return std::string(bytes_, size_); }
+  void Clear() { size_ = 0; }
+
+ private:
+  char bytes_[kMaxBytes];
+  size_t size_ = 0;
+};
 
 enum class Kind : uint8_t { kEmpty, kLeaf, kInternal };
 
@@ -134,13 +154,14 @@ class Tree {
       return;
     }
     std::vector<PageToWrite> pending = {{root, 0, Hash{}}};
-    std::string page;
+    PageBuffer page;
     while (!pending.empty()) {
       PageToWrite next = pending.back();
       pending.pop_back();
-      page.assign(1, static_cast<char>(kPageFormat));
+      page.Clear();
+      page.Byte(kPageFormat);
       EncodeNode(page, next.node, next.depth, 0, next.path, pending);
-      out_->Put(PageKey(next.depth, next.path), page);
+      out_->Put(PageKey(next.depth, next.path), page.str());
     }
   }
 
@@ -265,28 +286,28 @@ class Tree {
 
   // Appends the node at `depth`, `level` levels below the page root, and its descendants in the
   // page; adds the pages below fresh stubs to `pending`. `path` holds the node's path.
-  void EncodeNode(std::string& page, uint32_t index, size_t depth, size_t level, Hash& path,
+  void EncodeNode(PageBuffer& page, uint32_t index, size_t depth, size_t level, Hash& path,
                   std::vector<PageToWrite>& pending) {
     const Node& n = nodes_[index];
     switch (n.kind) {
       case Kind::kEmpty:
-        page.push_back(static_cast<char>(kTagEmpty));
+        page.Byte(kTagEmpty);
         return;
       case Kind::kLeaf:
-        page.push_back(static_cast<char>(kTagLeaf));
-        AppendHash(page, leaves_[n.leaf].key_hash);
-        AppendHash(page, leaves_[n.leaf].value_hash);
-        AppendHash(page, n.hash);
+        page.Byte(kTagLeaf);
+        page.Append(leaves_[n.leaf].key_hash);
+        page.Append(leaves_[n.leaf].value_hash);
+        page.Append(n.hash);
         return;
       case Kind::kInternal:
         if (level == kPageLevels) {
-          page.push_back(static_cast<char>(kTagStub));
-          AppendHash(page, n.hash);
+          page.Byte(kTagStub);
+          page.Append(n.hash);
           if (n.fresh) pending.push_back({index, depth, path});
           return;
         }
-        page.push_back(static_cast<char>(kTagInternal));
-        AppendHash(page, n.hash);
+        page.Byte(kTagInternal);
+        page.Append(n.hash);
         GS_ASSERT(n.left != kNone);  // a page being rewritten was read or built
         const uint32_t right = n.right;
         SetBit(path, depth, false);
