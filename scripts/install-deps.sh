@@ -7,7 +7,7 @@ packages=(
   build-essential cmake ninja-build pkg-config git
   librocksdb-dev libsodium-dev libssl-dev libasio-dev libprotobuf-dev protobuf-compiler
   libeigen3-dev libcli11-dev libgtest-dev libgmock-dev libbenchmark-dev
-  libcpp-httplib-dev libspdlog-dev libtomlplusplus-dev libjemalloc-dev
+  libcpp-httplib-dev libspdlog-dev libtomlplusplus-dev libjemalloc-dev libabsl-dev
   python3-scipy lua5.4
 )
 
