@@ -13,7 +13,6 @@
 #include <cstdint>
 #include <cstdio>
 #include <algorithm>
-#include <array>
 #include <cstdlib>
 #include <memory>
 #include <string>
@@ -22,19 +21,12 @@
 
 #include "consensus/core.h"
 #include "consensus/signer.h"
+#include "tests/unit/consensus_test_util.h"
 
 namespace gongshe::consensus {
 namespace {
 
 constexpr uint32_t kValidators = 4;
-constexpr const char* kChain = "fuzz-chain";
-
-ledger::KeyPair KeyFor(uint32_t i) {
-  std::array<uint8_t, 32> seed{};
-  seed[0] = static_cast<uint8_t>(i + 1);
-  seed[31] = 0xf0;
-  return ledger::KeyPair::FromSeed(seed);
-}
 
 [[noreturn]] void Broken(const std::string& what) {
   std::fprintf(stderr, "consensus_fuzz: %s\n", what.c_str());
@@ -43,22 +35,16 @@ ledger::KeyPair KeyFor(uint32_t i) {
 
 // The network every input starts from: the keys, the genesis epoch and validator 0's signer.
 struct Network {
-  Network() : signer(KeyFor(0)) {
+  Network() : signer(testing::KeyFor(0)) {
     epoch.epoch = 1;
-    epoch.root_id.fill(0xAA);
-    epoch.validators.set_version(kVersion);
-    for (uint32_t i = 0; i <= kValidators; ++i) keys.push_back(KeyFor(i).public_key());  // the last is outside
-    for (uint32_t i = 0; i < kValidators; ++i) {
-      v1::Validator* v = epoch.validators.add_validators();
-      v->set_public_key(std::string(keys[i].begin(), keys[i].end()));
-      v->set_power(1);
-      v->set_commune("c" + std::to_string(i));
-    }
+    epoch.root_id = testing::H(0xAA);
+    epoch.validators = testing::MakeSetProto(kValidators);
+    for (uint32_t i = 0; i <= kValidators; ++i) keys.push_back(testing::KeyFor(i).public_key());  // the last is outside
   }
 
   std::unique_ptr<Core> NewCore() const {
     CoreConfig config;
-    config.chain_id = kChain;
+    config.chain_id = std::string(testing::kChain);
     config.max_payload_bytes = 4096;
     config.max_message_bytes = 64 * 1024;
     RecoveredState recovered;
