@@ -181,8 +181,9 @@ class NodeImpl final : public Node {
   ledger::GenesisDoc genesis_;
   std::optional<ledger::KeyPair> key_;
   std::unique_ptr<ledger::Ledger> ledger_;
-  std::optional<consensus::Ed25519Signer> signer_;
-  consensus::Ed25519Verifier verifier_;
+  consensus::Ed25519Verifier ed25519_;
+  std::optional<consensus::RecordingSigner> signer_;
+  std::optional<consensus::SelfTrustingVerifier> verifier_;  // ed25519_, trusting signer_'s own
   std::optional<consensus::ValidatorSet> validators_;
   std::unique_ptr<ThreadPool> workers_;         // admission checks: bulk work, at kWorkerNice
   std::unique_ptr<ThreadPool> block_checkers_;  // with the node loop, a block's signature checks
@@ -239,6 +240,7 @@ gongshe::Status NodeImpl::Open() {
   if (!key.ok()) return key.status();
   key_ = *key;
   signer_.emplace(*key);
+  verifier_.emplace(ed25519_, *signer_);
 
   Result<std::unique_ptr<ledger::Ledger>> ledger = ledger::Ledger::Open(config_.DataPath(), genesis_);
   if (!ledger.ok()) return ledger.status();
@@ -393,7 +395,7 @@ void NodeImpl::StartCore() {
   core_config.max_payload_bytes = config_.max_block_bytes + ledger::kMaxHeaderBytes + 4096;
   core_config.max_message_bytes = 2 * core_config.max_payload_bytes + (1u << 20);
   consensus::EpochInfo epoch{0, validators_->proto(), root_id, 0};
-  Result<std::unique_ptr<consensus::Core>> core = consensus::Core::Create(core_config, &*signer_, verifier_, epoch,
+  Result<std::unique_ptr<consensus::Core>> core = consensus::Core::Create(core_config, &*signer_, *verifier_, epoch,
                                                                            recovered);
   if (!core.ok()) Fatal("cannot recover the consensus state: " + core.status().ToString());
   core_ = *std::move(core);
@@ -564,7 +566,7 @@ Result<ExecutedBlock> NodeImpl::Execute(const ledger::KvReader& base, ByteView p
   }
   // The ledger checks only the evidence's shape; signatures and membership are checked here.
   GS_RETURN_IF_ERROR(
-      VerifyBlockEvidence(executed.block, kNodeEpoch, *validators_, genesis_.genesis.chain_id(), verifier_));
+      VerifyBlockEvidence(executed.block, kNodeEpoch, *validators_, genesis_.genesis.chain_id(), *verifier_));
   if (check_time) {
     v1::BlockHeader header;
     if (!header.ParseFromString(executed.block.header())) return gongshe::Status{"BAD_BLOCK", "bad header"};
@@ -696,7 +698,7 @@ void NodeImpl::OnEvidence(const v1::Evidence& evidence) {
   // The core reports only statements it verified; checked again as every voter will check it, so
   // this node never proposes a block the others refuse.
   gongshe::Status valid =
-      VerifyEvidenceInEpoch(evidence, kNodeEpoch, *validators_, genesis_.genesis.chain_id(), verifier_);
+      VerifyEvidenceInEpoch(evidence, kNodeEpoch, *validators_, genesis_.genesis.chain_id(), *verifier_);
   if (!valid.ok()) {
     spdlog::error("equivocation evidence against {} does not verify: {}", accused, valid.ToString());
     return;
@@ -859,7 +861,7 @@ void NodeImpl::OnSyncResponse(const PublicKey& from, const v1::SyncResponse& res
   sync_timer_->cancel();
   peer_heights_[from] = response.committed_height();
   Result<std::vector<VerifiedBlock>> blocks = VerifySyncResponse(response, head_id_, ledger_->height(), *validators_,
-                                                                 genesis_.genesis.chain_id(), verifier_);
+                                                                 genesis_.genesis.chain_id(), *verifier_);
   if (!blocks.ok()) {
     spdlog::warn("sync response refused: {}", blocks.status().ToString());
     peer_heights_.erase(from);
