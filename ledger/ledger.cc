@@ -7,6 +7,7 @@
 
 #include <cstring>
 #include <memory>
+#include <mutex>
 
 #include "absl/container/flat_hash_map.h"
 
@@ -90,12 +91,14 @@ bool IsStateKey(const std::string& key) {
 // Reads through a RocksDB snapshot: thread-safe and consistent, with no cache.
 class Ledger::RocksSnapshot final : public LedgerSnapshot, private KvReader {
  public:
-  explicit RocksSnapshot(rocksdb::DB& db) : db_(db), snapshot_(db.GetSnapshot()) {
-    height_ = StateView(*this).ChainState().height();
-  }
+  explicit RocksSnapshot(rocksdb::DB& db) : db_(db), snapshot_(db.GetSnapshot()) {}
   ~RocksSnapshot() override { db_.ReleaseSnapshot(snapshot_); }
 
-  uint64_t height() const override { return height_; }
+  uint64_t height() const override {
+    // Read on first use: mempool admission takes a snapshot after every commit and never asks.
+    std::call_once(height_read_, [this] { height_ = StateView(*this).ChainState().height(); });
+    return height_;
+  }
   const KvReader& state() const override { return *this; }
   std::optional<v1::Block> BlockAt(uint64_t height) const override {
     return ReadRecord<v1::Block>(*this, HeightKey(KeySpace::kBlock, height));
@@ -121,7 +124,8 @@ class Ledger::RocksSnapshot final : public LedgerSnapshot, private KvReader {
 
   rocksdb::DB& db_;
   const rocksdb::Snapshot* const snapshot_;
-  uint64_t height_ = 0;
+  mutable std::once_flag height_read_;
+  mutable uint64_t height_ = 0;
 };
 
 // Reads the committed state from RocksDB through a read-through cache of recent keys (present or
