@@ -14,6 +14,7 @@ ledger::Signature RecordingSigner::Sign(std::string_view domain, std::string_vie
 
 bool RecordingSigner::Made(std::string_view domain, std::string_view chain_id, ByteView payload,
                            const ledger::Signature& signature) const {
+  if (chain_id.size() > ledger::kMaxChainIdSize) return false;  // never signed; SignBytes would abort
   const Bytes sign_bytes = ledger::SignBytes(domain, chain_id, payload);
   std::lock_guard lock(mu_);
   return std::any_of(made_.begin(), made_.end(), [&](const Signed& made) {

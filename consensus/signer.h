@@ -76,8 +76,8 @@ class RecordingSigner final : public Signer {
 
 // Checks signatures with `inner`, except those `own` made recently, which are valid by
 // construction: a validator meets its own vote again inside the QC of the next proposal, and as
-// the next leader it handles its own vote. Skipping those checks saves a quarter of a validator's
-// consensus signature checks per block and changes no answer.
+// the next leader it handles its own vote. Skipping those checks saves about a fifth of the consensus
+// signature checks per block and changes no answer.
 class SelfTrustingVerifier final : public Verifier {
  public:
   SelfTrustingVerifier(const Verifier& inner, const RecordingSigner& own) : inner_(inner), own_(own) {}

@@ -59,6 +59,12 @@ TEST_F(SelfTrustingVerifierTest, AnythingElseIsChecked) {
   EXPECT_EQ(inner_.calls, 6);
 }
 
+TEST_F(SelfTrustingVerifierTest, OverlongChainIdIsFalseNotCrash) {
+  const Signature vote = own_.Sign(kVoteDomain, kChain, Payload(1));
+  const std::string overlong(ledger::kMaxChainIdSize + 1, 'c');
+  EXPECT_FALSE(verifier_.Verify(own_.public_key(), kVoteDomain, overlong, Payload(1), vote));
+}
+
 TEST_F(SelfTrustingVerifierTest, OldSignaturesAreCheckedAgain) {
   const Signature first = own_.Sign(kVoteDomain, kChain, Payload(0));
   for (size_t i = 1; i < RecordingSigner::kRemembered; ++i) {
