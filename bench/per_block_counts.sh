@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Counts, per committed block, the Ed25519 checks and the context switches of a 4-validator devnet
 # with one transaction in flight (the e2e benchmark's third phase), over the four node processes.
-# Needs perf (linux-perf) and root for the uprobe. Usage: bench/per_block_counts.sh [BUILD_DIR]
+# Needs perf (linux-perf), curl and root for the uprobe; neither tool is installed by
+# scripts/install-deps.sh (a diagnostic). Usage: bench/per_block_counts.sh [BUILD_DIR]
 set -euo pipefail
 build=${1:-build}
 log=$(mktemp)
@@ -21,4 +22,5 @@ counts=$(perf stat -x, -e probe_libsodium:crypto_sign_verify_detached,context-sw
 h1=$(height)
 wait "$bench"
 blocks=$((h1 - h0))
+if [ "$blocks" -le 0 ]; then echo "no block committed in the window" >&2; exit 1; fi
 echo "$counts" | awk -F, -v b="$blocks" '/probe|context/ {printf "%s per block: %.1f (%d in %d blocks)\n", $3, $1 / b, $1, b}'
